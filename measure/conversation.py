@@ -1,0 +1,101 @@
+"""The one in-memory model every loader produces and every later stage reads."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+USER = "user"
+ASSISTANT = "assistant"
+ROLES = (USER, ASSISTANT)
+
+# Paper field names for precomputed facet descriptions -> our facet names.
+PRECOMPUTED_FACET_FIELDS = {
+    "requests_facet": "requests",
+    "context_facet": "context",
+    "responses_facet": "responses",
+    "communication_style_facet": "style",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass
+class Conversation:
+    id: str
+    source: str
+    messages: tuple[Message, ...]
+    task: str | None = None
+    intent: str | None = None
+    metadata: dict = field(default_factory=dict)
+    # facet name -> description text supplied in the input (used as-is).
+    precomputed: dict[str, str] = field(default_factory=dict)
+    # "file:line" the record came from, for error messages downstream.
+    origin: str = ""
+
+    @property
+    def user_turns(self) -> list[str]:
+        return [m.content for m in self.messages if m.role == USER]
+
+    @property
+    def n_user_turns(self) -> int:
+        return sum(1 for m in self.messages if m.role == USER)
+
+    def content_hash(self) -> str:
+        """Stable hash of what the user and assistant said (not id or source)."""
+        h = hashlib.sha256()
+        for m in self.messages:
+            h.update(m.role.encode())
+            h.update(b"\x00")
+            h.update(m.content.encode("utf-8", "surrogatepass"))
+            h.update(b"\x01")
+        return h.hexdigest()
+
+    def to_record(self) -> dict:
+        """Flat-JSONL form, the format `load` reads back."""
+        rec = {"id": self.id, "source": self.source,
+               "messages": [{"role": m.role, "content": m.content} for m in self.messages]}
+        if self.task is not None:
+            rec["task"] = self.task
+        if self.intent is not None:
+            rec["intent"] = self.intent
+        if self.metadata:
+            rec["metadata"] = self.metadata
+        for paper_name, ours in PRECOMPUTED_FACET_FIELDS.items():
+            if ours in self.precomputed:
+                rec[paper_name] = self.precomputed[ours]
+        return rec
+
+
+def normalize_messages(messages: list[Message]) -> tuple[Message, ...]:
+    """Merge consecutive same-role messages and drop leading assistant turns.
+
+    Logs often split one user turn over several messages (multi-part pastes)
+    and start with an assistant greeting; neither is user behaviour.
+    """
+    out: list[Message] = []
+    for m in messages:
+        if not out and m.role == ASSISTANT:
+            continue
+        if out and out[-1].role == m.role:
+            out[-1] = Message(m.role, out[-1].content + "\n\n" + m.content)
+        else:
+            out.append(m)
+    return tuple(out)
+
+
+def is_real_source(name: str, real_names: list[str] | None = None) -> bool:
+    """`real`, `real:*` and `real_*` are real users unless --real names them."""
+    if real_names:
+        return name in real_names
+    return name == "real" or name.startswith("real:") or name.startswith("real_")
+
+
+def fingerprint(conversations) -> str:
+    """Order-independent fingerprint of a dataset, written into outputs."""
+    keys = sorted(f"{c.source}\x00{c.id}\x00{c.task}\x00{c.content_hash()}" for c in conversations)
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:16]

