@@ -1,0 +1,166 @@
+"""The `ensemble-fit` command. Parses options, then hands off to `jobs`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from measure import __version__
+from measure.errors import EnsembleFitError
+
+FACET_HELP = "comma-separated facets (default: requests,context,responses,style,dialogue_acts)"
+
+
+def _kv_int(text: str) -> tuple[str | None, int]:
+    if "=" in text:
+        f, v = text.split("=", 1)
+        return f.strip(), int(v)
+    return None, int(text)
+
+
+def _kv_float(text: str) -> tuple[str, float]:
+    f, v = text.split("=", 1)
+    return f.strip(), float(v)
+
+
+def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--data", action="append", type=Path, required=required, metavar="PATH",
+                   help="file or folder of conversations (repeatable; formats are detected per record)")
+    g.add_argument("--real", action="append", metavar="NAME",
+                   help="source(s) that are real users (default: 'real', 'real:*', 'real_*')")
+    g.add_argument("--on-error", choices=["raise", "skip"], default="raise",
+                   help="stop at the first bad record (default) or skip and count bad records")
+    g.add_argument("--min-conversations", type=int, default=2, metavar="N",
+                   help="smallest source size accepted (default 2)")
+
+
+def _add_measure(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("measurement")
+    g.add_argument("--config", type=Path, help="TOML config with [measure] and [fit] tables; flags override it")
+    g.add_argument("--facets", help=FACET_HELP)
+    g.add_argument("--include-raw", action="store_true",
+                   help="also measure the raw_user_utterances baseline facet (topic-laden; slower)")
+    g.add_argument("--k", action="append", type=_kv_int, metavar="[FACET=]K",
+                   help="clusters per facet, e.g. --k 50 or --k style=80 (default: n/10, at most 500)")
+    g.add_argument("--pca", type=float, default=None, metavar="FRAC",
+                   help="PCA variance kept before k-means (default 0.9; 0 or 1 disables)")
+    g.add_argument("--facet-weight", action="append", type=_kv_float, metavar="FACET=W",
+                   help="facet weight in the overall gap and the fit (default: equal)")
+    g.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    g.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap resamples (default 200)")
+    g.add_argument("--codebook-seeds", type=int, default=None, metavar="N",
+                   help="codebooks refit with N seeds for the seed spread (default 3)")
+    g.add_argument("--metadata", type=Path, help="simulators TOML: name, family, size, cost")
+    g.add_argument("--cache", type=Path, default=None,
+                   help="cache folder (default $ENSEMBLE_FIT_CACHE or ~/.cache/ensemble-fit)")
+    g.add_argument("--embeddings", type=Path, metavar="PATH",
+                   help="precomputed embeddings (.npz/.npy/.parquet) keyed by conversation id and facet")
+    e = p.add_argument_group("facet extractor and embedding model")
+    e.add_argument("--extractor", choices=["rules", "llm"], default="rules",
+                   help="offline rule-based descriptions (default) or an OpenAI-compatible LLM server")
+    e.add_argument("--base-url", help="LLM server, e.g. http://localhost:8000/v1")
+    e.add_argument("--model", dest="llm_model", help="LLM model name on the server")
+    e.add_argument("--concurrency", type=int, default=8, help="parallel LLM requests (default 8)")
+    e.add_argument("--request-budget", type=int, default=None, help="most LLM requests this run may send")
+    e.add_argument("--dry-run", action="store_true", help="LLM extractor: print request and token estimates, send nothing")
+    e.add_argument("--embedding-model", default=None, metavar="PATH",
+                   help="sentence-transformers model folder (default: the bundled all-MiniLM-L6-v2)")
+    e.add_argument("--device", default="cpu", help="torch device for the embedding model (default cpu)")
+    e.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_fit(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("mixture")
+    g.add_argument("--heldout", type=float, default=None, metavar="FRAC",
+                   help="share of real users held out of codebooks and weights (default 0.3)")
+    g.add_argument("--divergence", choices=["js", "kl_forward"], default=None)
+    g.add_argument("--max-simulators", type=int, default=None, metavar="K")
+    g.add_argument("--min-weight", type=float, default=None)
+    g.add_argument("--max-weight", type=float, default=None)
+    g.add_argument("--include", action="append", default=None, metavar="SIM")
+    g.add_argument("--exclude", action="append", default=None, metavar="SIM")
+    g.add_argument("--budget", type=float, default=None, help="max expected cost per conversation (needs --metadata)")
+    g.add_argument("--cost-penalty", type=float, default=None)
+    g.add_argument("--no-per-task", action="store_true", help="skip per-task mixtures")
+    g.add_argument("--weight-bootstrap", type=int, default=None, metavar="N",
+                   help="resamples for weight CIs (default 30)")
+    g.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ensemble-fit",
+        description="Measure how far LLM user simulators behave from real users, "
+                    "and fit the mixture of simulators that comes closest.")
+    p.add_argument("--version", action="version", version=f"ensemble-fit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("inspect", help="summarize a dataset and the problems found in it")
+    sp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    sp.add_argument("--real", action="append", metavar="NAME")
+    sp.add_argument("--on-error", choices=["raise", "skip"], default="skip")
+    sp.add_argument("--min-conversations", type=int, default=2)
+
+    sp = sub.add_parser("measure", help="behaviour distributions and divergences per simulator")
+    _add_data(sp, required=True)
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _add_measure(sp)
+
+    sp = sub.add_parser("run", help="the main job: measure, fit the mixture, report (demo data without --data)")
+    _add_data(sp)
+    sp.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR",
+                    help="output folder (default out/demo)")
+    _add_measure(sp)
+    _add_fit(sp)
+
+    sp = sub.add_parser("sweep", help="Optuna sweep over cluster counts and facet weights")
+    _add_data(sp)
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _add_measure(sp)
+    _add_fit(sp)
+    sp.add_argument("--storage", default=None, help="Optuna storage URL (default sqlite:///DIR/sweep.db)")
+    sp.add_argument("--study", default=None, help="study name (default ensemble-fit)")
+    sp.add_argument("--n-trials", type=int, default=None)
+    sp.add_argument("--timeout", type=float, default=None, help="seconds")
+    sp.add_argument("--tune-pca", action="store_true", help="also sweep the PCA variance")
+    sp.add_argument("--tune-divergence", action="store_true", help="also sweep js vs kl_forward")
+
+    sp = sub.add_parser("report", help="write report.html and report.md for a run folder")
+    sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+
+    sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--n-per-simulator", type=int, default=200)
+    sp.add_argument("--n-real", type=int, default=600)
+    sp.add_argument("--topic-pool", default="A")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from . import jobs
+    try:
+        return getattr(jobs, f"cmd_{args.command}")(args) or 0
+    except EnsembleFitError as exc:
+        from rich.console import Console
+        from rich.text import Text
+        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished work is cached and will be reused", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Fit mixture weights on the fit split and judge them on held-out real users.
+
+Everything here takes per-facet histograms on shared codebooks and returns
+plain numbers; the codebooks never saw the held-out users.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+from measure.distributions import histogram
+from measure.pipeline import REAL, Measurement
+
+from .optimizer import MixtureResult, fit_mixture, greedy_forward, mixture_objective
+
+
+@dataclass
+class MixtureProblem:
+    """Per-facet simulator rows and real-user targets, in `names` order."""
+    names: list[str]
+    P: dict[str, np.ndarray]        # facet -> (S, k)
+    q_fit: dict[str, np.ndarray]    # facet -> (k,)
+    q_heldout: dict[str, np.ndarray] | None
+    facet_weights: dict[str, float]
+
+    def heldout(self, w: np.ndarray, divergence: str = "js") -> float:
+        """Held-out divergence of a mixture; always JS in bits unless asked."""
+        return float(mixture_objective(np.asarray(w, float), self.P, self.q_heldout, self.facet_weights, divergence))
+
+    def fit_value(self, w: np.ndarray, divergence: str = "js") -> float:
+        return float(mixture_objective(np.asarray(w, float), self.P, self.q_fit, self.facet_weights, divergence))
+
+    def onehot(self, name: str) -> np.ndarray:
+        w = np.zeros(len(self.names))
+        w[self.names.index(name)] = 1.0
+        return w
+
+
+def problem_from(m: Measurement, facet_weights: dict[str, float] | None = None,
+                 rows_mask: np.ndarray | None = None) -> MixtureProblem:
+    prep = m.prep
+    fw = facet_weights or m.facet_weights
+    names = [s for s in prep.simulators
+             if rows_mask is None or (rows_mask[prep.rows_of(s)].any())]
+    P, q_fit, q_held = {}, {}, {}
+    held_rows = np.flatnonzero(prep.heldout if rows_mask is None else prep.heldout & rows_mask)
+    fit_rows = prep.rows_of(REAL)
+    if rows_mask is not None:
+        fit_rows = fit_rows[rows_mask[fit_rows]]
+    for f in prep.facets:
+        rows = []
+        for s in names:
+            r = prep.rows_of(s)
+            if rows_mask is not None:
+                r = r[rows_mask[r]]
+            rows.append(histogram(m.labels[f][r], m.k[f]))
+        P[f] = np.vstack(rows)
+        q_fit[f] = histogram(m.labels[f][fit_rows], m.k[f])
+        if len(held_rows):
+            q_held[f] = histogram(m.labels[f][held_rows], m.k[f])
+    return MixtureProblem(names=names, P=P, q_fit=q_fit, q_heldout=q_held or None, facet_weights=fw)
+
+
+@dataclass
+class Baselines:
+    best_single: dict          # {"name", "fit_js", "heldout_js"} chosen on the fit split
+    uniform: dict              # {"fit_js", "heldout_js"}
+    greedy: dict               # {"support", "weights", "fit_js", "heldout_js"}
+    by_size: list[dict] = field(default_factory=list)  # best support of each size 1..K
+    real_floor_heldout_js: float | None = None  # real fit vs real held-out
+
+
+def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints: dict,
+              max_enumerate: int = 300) -> Baselines:
+    names = prob.names
+    singles = [(prob.fit_value(prob.onehot(s), divergence), s) for s in names]
+    singles.sort()
+    best = singles[0][1]
+    held = prob.q_heldout is not None
+    uniform_w = np.full(len(names), 1 / len(names))
+    greedy_path = greedy_forward(prob.P, prob.q_fit, names, max(1, max_size), facet_weights=prob.facet_weights,
+                                 divergence=divergence)
+    g_support, g_res = greedy_path[-1]
+    g_w = np.array([g_res.weights[s] for s in names])
+    by_size = []
+    for size in range(1, max(1, max_size) + 1):
+        n_supports = comb(len(names), size)
+        if n_supports <= max_enumerate:
+            best_res, method = None, "exact_enumeration"
+            for support in combinations(names, size):
+                res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
+                                  divergence=divergence,
+                                  exclude=[s for s in names if s not in support], **constraints)
+                if best_res is None or res.objective < best_res.objective - 1e-12:
+                    best_res = res
+        else:
+            best_res, method = greedy_path[size - 1][1], "greedy"
+        w = np.array([best_res.weights[s] for s in names])
+        by_size.append({"size": size, "method": method,
+                        "support": [s for s in names if best_res.weights[s] > 1e-6],
+                        "weights": {s: best_res.weights[s] for s in names if best_res.weights[s] > 1e-6},
+                        "fit_js": prob.fit_value(w), "heldout_js": prob.heldout(w) if held else None})
+    real_floor = None
+    if held:
+        real_floor = float(sum(prob.facet_weights[f] * _js(prob.q_fit[f], prob.q_heldout[f])
+                               for f in prob.facet_weights))
+    return Baselines(
+        best_single={"name": best, "fit_js": prob.fit_value(prob.onehot(best)),
+                     "heldout_js": prob.heldout(prob.onehot(best)) if held else None},
+        uniform={"fit_js": prob.fit_value(uniform_w), "heldout_js": prob.heldout(uniform_w) if held else None},
+        greedy={"support": list(g_support), "weights": {s: g_res.weights[s] for s in g_support},
+                "fit_js": prob.fit_value(g_w), "heldout_js": prob.heldout(g_w) if held else None},
+        by_size=by_size, real_floor_heldout_js=real_floor)
+
+
+def _js(p, q) -> float:
+    from measure.divergence import js
+    return js(p, q)
+
+
+def bootstrap_weights(m: Measurement, prob: MixtureProblem, solve, n_boot: int, seed: int) -> dict[str, list[float]]:
+    """Percentile CIs of each weight: resample conversations within every source
+    (codebooks fixed), rebuild the histograms and re-solve."""
+    if n_boot <= 0:
+        return {}
+    prep = m.prep
+    rng = np.random.default_rng(seed)
+    fit_rows = prep.rows_of(REAL)
+    sim_rows = [prep.rows_of(s) for s in prob.names]
+    draws = np.zeros((n_boot, len(prob.names)))
+    for b in range(n_boot):
+        rr = rng.choice(fit_rows, size=len(fit_rows), replace=True)
+        ss = [rng.choice(r, size=len(r), replace=True) for r in sim_rows]
+        P = {f: np.vstack([histogram(m.labels[f][r], m.k[f]) for r in ss]) for f in prep.facets}
+        q = {f: histogram(m.labels[f][rr], m.k[f]) for f in prep.facets}
+        res = solve(P, q)
+        draws[b] = [res.weights[s] for s in prob.names]
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    return {s: [float(lo[i]), float(hi[i])] for i, s in enumerate(prob.names)}
+
+
+def realized_mixture(m: Measurement, prob: MixtureProblem, weights: dict[str, float], n_draws: int,
+                     seed: int) -> dict:
+    """Draw simulators by the weights with the training-loop sampler, take one
+    real simulated conversation per draw, and measure the held-out JS of what
+    was actually drawn. It should match the predicted value up to sampling noise."""
+    from .sampler import SimulatorSampler
+
+    if prob.q_heldout is None:
+        return {}
+    prep = m.prep
+    sampler = SimulatorSampler({s: weights[s] for s in prob.names}, seed=seed)
+    picks = sampler.draws(n_draws)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in prob.names:
+        n = picks.count(s)
+        if n:
+            pool = prep.rows_of(s)
+            rows.append(rng.choice(pool, size=n, replace=n > len(pool)))
+    rows = np.concatenate(rows)
+    realized = {f: histogram(m.labels[f][rows], m.k[f]) for f in prep.facets}
+    w = np.array([weights[s] for s in prob.names])
+    predicted = prob.heldout(w)
+    value = float(sum(prob.facet_weights[f] * _js(realized[f], prob.q_heldout[f]) for f in prep.facets))
+    return {"n_draws": n_draws, "predicted_heldout_js": predicted, "realized_heldout_js": value,
+            "difference": value - predicted}

@@ -1,0 +1,383 @@
+"""Explain the gap: what the clusters mean, and which ones each simulator
+captures, misses or hallucinates.
+
+Three readings of one measurement, all per facet:
+
+1. Labels. Each cluster's member descriptions form one class document; terms
+   are scored with class-based TF-IDF (c-TF-IDF), so a label names what sets a
+   cluster apart from the other clusters, not what every description says.
+2. Status. For every simulator (and the fitted mixture) each cluster's real
+   mass is compared with the simulated mass by Fisher's exact test, corrected
+   over the clusters of the facet (Benjamini-Hochberg by default).
+3. Coverage and density: how much real behaviour the simulator reaches at all,
+   and how much of its own behaviour lands where real users are.
+
+Everything returned is plain JSON data (`explain.json`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.stats import fisher_exact
+from sklearn.feature_extraction.text import CountVectorizer
+
+from measure.pipeline import REAL, Measurement
+
+EXPLAIN_SCHEMA = "ensemble-fit/explain/v1"
+MIXTURE = "mixture"
+
+# Only glue words: "all", "no", "not", "very" carry behaviour ("all caps",
+# "no greeting"), so sklearn's English list would erase real signal.
+STOP_WORDS = frozenset("""a an the and or of to in on for with as by at from is are was were be been
+it its this that these those their there then than into about user users""".split())
+
+STATUSES = ("captured", "under", "missed", "over", "hallucinated", "not significant")
+DEFINITIONS = {
+    "p_real": "share of fit-split real users in the cluster (measure.json's real distribution)",
+    "p_sim": "share of the simulator's conversations in the cluster; for the mixture, sum_s w_s P_s(cluster)",
+    "n_mixture": "effective sample size of the mixture, 1 / sum_s (w_s^2 / n_s): the n whose binomial "
+                 "variance matches the weighted average of the simulators' proportions",
+    "test": "two-sided Fisher exact test per cluster on [[n_real_in, n_real_out], [n_sim_in, n_sim_out]], "
+            "p-values adjusted over the facet's non-empty clusters",
+    "captured": "both sides present and p_sim / p_real inside the band",
+    "missed": "significant, and p_sim < p_real / gross (real behaviour the simulator (almost) never shows)",
+    "under": "significant, p_sim / p_real below the band but above 1 / gross",
+    "hallucinated": "significant, and p_real < p_sim / gross (behaviour real users (almost) never show)",
+    "over": "significant, p_sim / p_real above the band but below gross",
+    "not significant": "outside the band but the difference may be sampling noise",
+    "present": "a source is present in a cluster when its mass there is > 0 and >= 1 / (10 k)",
+    "coverage": "real mass lying in clusters where the simulator is present (1 = reaches every real behaviour)",
+    "density": "simulator mass lying in clusters where real users are present (1 = nothing invented)",
+}
+
+
+# ---------------------------------------------------------------- c-TF-IDF
+
+def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.ndarray,
+                      ngram_range: tuple[int, int] = (1, 2)) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Term counts per class.
+
+    `text_class_counts[c, t]` is how many rows of class c use unique text t, so
+    a description shared by 40 conversations counts 40 times, as it would if
+    every conversation were its own document.
+    Returns (terms, (C, V) sparse counts).
+    """
+    vec = CountVectorizer(ngram_range=ngram_range, lowercase=True, stop_words=list(STOP_WORDS),
+                          token_pattern=r"(?u)\b[^\W\d_][\w'-]*\b")
+    try:
+        X = vec.fit_transform(texts)
+    except ValueError:  # every text is empty or only stop words
+        return np.array([], dtype=object), sparse.csr_matrix((np.shape(text_class_counts)[0], 0))
+    M = sparse.csr_matrix(text_class_counts, dtype=np.float64)
+    return vec.get_feature_names_out(), (M @ X).tocsr()
+
+
+def ctfidf(class_counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    """c-TF-IDF scores, (C, V) dense.
+
+    score(t, c) = tf(t, c) * log(1 + A / f(t)), where tf is the term's share of
+    class c's words (so big clusters do not outrank small ones), A the average
+    number of words per class and f(t) the term's count over all classes.
+    """
+    C = np.asarray(class_counts.todense() if sparse.issparse(class_counts) else class_counts, dtype=np.float64)
+    if C.size == 0:
+        return C
+    words = C.sum(axis=1, keepdims=True)
+    tf = np.divide(C, words, out=np.zeros_like(C), where=words > 0)
+    nonempty = words[:, 0] > 0
+    avg = words[nonempty].mean() if nonempty.any() else 0.0
+    f = C.sum(axis=0)
+    idf = np.log1p(np.divide(avg, f, out=np.zeros_like(f), where=f > 0))
+    return tf * idf
+
+
+def top_terms(scores: np.ndarray, terms: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
+    """The n best-scoring terms of each class (ties broken alphabetically)."""
+    out = []
+    for row in scores:
+        idx = [i for i in np.flatnonzero(row > 0)]
+        idx.sort(key=lambda i: (-row[i], terms[i]))
+        out.append([(str(terms[i]), float(row[i])) for i in idx[:n]])
+    return out
+
+
+def label_of(terms: list[tuple[str, float]], n: int = 4) -> str:
+    """A short human label: the best terms, skipping unigrams already inside a chosen bigram."""
+    chosen: list[str] = []
+    for t, _ in terms:
+        if any(t in c.split() for c in chosen) or any(c in t.split() for c in chosen):
+            if " " in t:  # a bigram covering a chosen unigram replaces it
+                chosen = [c for c in chosen if c not in t.split()]
+            else:
+                continue
+        chosen.append(t)
+        if len(chosen) == n:
+            break
+    return ", ".join(chosen)
+
+
+# ------------------------------------------------------------------ status
+
+@dataclass
+class ClusterStatus:
+    cluster: int
+    status: str
+    p_real: float
+    p_sim: float
+    n_real: float
+    n_sim: float
+    ratio: float | None      # p_sim / p_real; None when p_real = 0
+    p_value: float
+    p_adjusted: float
+
+    @property
+    def diff(self) -> float:
+        return self.p_sim - self.p_real
+
+
+def adjust_pvalues(p: np.ndarray, method: str = "bh") -> np.ndarray:
+    """Benjamini-Hochberg ("bh", false discovery rate) or Holm ("holm", family-wise)."""
+    p = np.asarray(p, dtype=np.float64)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "bh":
+        adj = ranked * m / np.arange(1, m + 1)
+        adj = np.minimum.accumulate(adj[::-1])[::-1]
+    elif method == "holm":
+        adj = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    else:
+        raise ValueError(f"unknown correction '{method}' (bh or holm)")
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def classify(p_real: float, p_sim: float, significant: bool, band: tuple[float, float],
+             gross: float) -> str:
+    lo, hi = band
+    if p_real > 0 and p_sim > 0 and lo <= p_sim / p_real <= hi:
+        return "captured"
+    if not significant:
+        return "not significant"
+    if p_sim < p_real:
+        return "missed" if p_sim < p_real / gross else "under"
+    return "hallucinated" if p_real < p_sim / gross else "over"
+
+
+def cluster_status(real_counts, sim_counts, band: tuple[float, float] = (0.5, 2.0), alpha: float = 0.01,
+                   gross: float = 5.0, correction: str = "bh") -> list[ClusterStatus]:
+    """Status of every cluster where either side has mass.
+
+    Counts may be fractional (the mixture's effective counts); they are rounded
+    for the exact test only, while masses use the unrounded values.
+    """
+    r = np.asarray(real_counts, dtype=np.float64)
+    s = np.asarray(sim_counts, dtype=np.float64)
+    Nr, Ns = r.sum(), s.sum()
+    if Nr <= 0 or Ns <= 0:
+        raise ValueError("both sides need at least one conversation")
+    clusters = np.flatnonzero((r > 0) | (s > 0))
+    ri, si = np.rint(r).astype(np.int64), np.rint(s).astype(np.int64)
+    Nri, Nsi = int(ri.sum()), int(si.sum())
+    pvals = np.array([fisher_exact([[ri[c], Nri - ri[c]], [si[c], Nsi - si[c]]])[1] for c in clusters])
+    padj = adjust_pvalues(pvals, correction)
+    out = []
+    for c, pv, pa in zip(clusters, pvals, padj):
+        pr, ps = r[c] / Nr, s[c] / Ns
+        out.append(ClusterStatus(cluster=int(c), status=classify(pr, ps, pa < alpha, band, gross),
+                                 p_real=float(pr), p_sim=float(ps), n_real=float(r[c]), n_sim=float(s[c]),
+                                 ratio=float(ps / pr) if pr > 0 else None,
+                                 p_value=float(pv), p_adjusted=float(pa)))
+    return out
+
+
+def coverage_density(p_real, p_sim, threshold: float) -> tuple[float, float]:
+    """(coverage, density), see DEFINITIONS."""
+    pr, ps = np.asarray(p_real, float), np.asarray(p_sim, float)
+    real_here = (pr > 0) & (pr >= threshold)
+    sim_here = (ps > 0) & (ps >= threshold)
+    return float(pr[sim_here].sum()), float(ps[real_here].sum())
+
+
+# ----------------------------------------------------------- the mixture
+
+def mixture_source(dist: dict[str, np.ndarray], sizes: dict[str, int],
+                   weights: dict[str, float]) -> tuple[np.ndarray, float]:
+    """Mixture distribution sum_s w_s P_s and its effective sample size."""
+    w = {s: float(v) for s, v in weights.items() if v > 0 and s in dist}
+    total = sum(w.values())
+    if total <= 0:
+        raise ValueError("mixture weights have no positive entry")
+    p = sum((v / total) * np.asarray(dist[s], float) for s, v in w.items())
+    n_eff = 1.0 / sum((v / total) ** 2 / sizes[s] for s, v in w.items())
+    return p, float(n_eff)
+
+
+def mixture_name(simulators: list[str]) -> str:
+    return MIXTURE if MIXTURE not in simulators else f"{MIXTURE} (fitted)"
+
+
+# ---------------------------------------------------------------- examples
+
+def snippet(turns: list[str], limit: int = 160) -> str:
+    """First user turn(s), whitespace collapsed, cut at `limit` characters."""
+    text = " | ".join(re.sub(r"\s+", " ", t).strip() for t in turns if t.strip())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def representatives(member_rows: np.ndarray, text_index: np.ndarray, embeddings: np.ndarray,
+                    n: int) -> list[int]:
+    """Rows whose description lies closest to the cluster's mean embedding.
+
+    Rows share descriptions, so we rank distinct texts and take one row per
+    text (preferring a source not shown yet is left to the caller's order),
+    falling back to more rows of the best texts when texts run out.
+    """
+    if len(member_rows) == 0 or n <= 0:
+        return []
+    tix = text_index[member_rows]
+    centre = embeddings[tix].mean(axis=0)
+    uniq = np.unique(tix)
+    sims = embeddings[uniq] @ centre
+    ranked = uniq[np.lexsort((uniq, -sims))]
+    picked: list[int] = []
+    for t in ranked:
+        picked.append(int(member_rows[np.flatnonzero(tix == t)[0]]))
+        if len(picked) == n:
+            return picked
+    for t in ranked:  # fewer distinct texts than n: more rows of the closest texts
+        for r in member_rows[tix == t]:
+            if int(r) not in picked:
+                picked.append(int(r))
+                if len(picked) == n:
+                    return picked
+    return picked
+
+
+# ------------------------------------------------------------------ facets
+
+@dataclass
+class ClusterInfo:
+    id: int
+    label: str
+    terms: list[tuple[str, float]]
+    size: int                 # member rows in the codebook pool
+    examples: list[dict]
+
+
+def describe_clusters(m: Measurement, facet: str, pool: np.ndarray, n_terms: int,
+                      n_examples: int) -> dict[int, ClusterInfo]:
+    """Label and exemplify every cluster that has members in `pool` rows."""
+    prep = m.prep
+    col = prep.table.columns[facet]
+    labels = m.labels[facet][pool]
+    tix = col.index[pool]
+    k = m.k[facet]
+    counts = sparse.coo_matrix((np.ones(len(pool)), (labels, tix)), shape=(k, len(col.texts))).tocsr()
+    terms, cc = class_term_counts(col.texts, counts)
+    scores = ctfidf(cc)
+    best = top_terms(scores, terms, n_terms) if len(terms) else [[] for _ in range(k)]
+    out = {}
+    for c in np.unique(labels):
+        rows = pool[labels == c]
+        ex = representatives(rows, col.index, col.embeddings, n_examples) if col.embeddings is not None \
+            else [int(r) for r in rows[:n_examples]]
+        examples = []
+        for r in ex:
+            conv = prep.conversations[r]
+            examples.append({"id": conv.id, "source": str(prep.sources[r]),
+                             "snippet": snippet(conv.user_turns[:2]), "description": col.text_of(r)})
+        out[int(c)] = ClusterInfo(id=int(c), label=label_of(best[c]), terms=best[c], size=int(len(rows)),
+                                  examples=examples)
+    return out
+
+
+def _status_json(st: list[ClusterStatus]) -> list[dict]:
+    return [asdict(s) for s in st]
+
+
+def _top(st: list[ClusterStatus], kinds: tuple[str, ...], sign: float, info: dict[int, ClusterInfo],
+         n: int) -> list[dict]:
+    picked = sorted((s for s in st if s.status in kinds), key=lambda s: (-sign * s.diff, s.cluster))[:n]
+    return [{"cluster": s.cluster, "label": info[s.cluster].label if s.cluster in info else "",
+             "status": s.status, "p_real": s.p_real, "p_sim": s.p_sim, "diff": s.diff,
+             "p_adjusted": s.p_adjusted} for s in picked]
+
+
+def explain(m: Measurement, mixture_weights: dict[str, float] | None = None, top_terms: int = 8,
+            n_examples: int = 3, band: tuple[float, float] = (0.5, 2.0), alpha: float = 0.01,
+            gross: float = 5.0, correction: str = "bh", n_top: int = 5) -> dict:
+    """The whole explanation of a measurement, JSON-ready (see module doc)."""
+    n_terms = top_terms  # the parameter shadows the module's top_terms() inside this function
+    prep = m.prep
+    sims = list(prep.simulators)
+    real_rows = prep.rows_of(REAL)
+    sizes = {s: int(len(prep.rows_of(s))) for s in sims}
+    mix = mixture_name(sims) if mixture_weights and any(v > 0 for v in mixture_weights.values()) else None
+    sources = sims + ([mix] if mix else [])
+    pool = np.flatnonzero(~prep.heldout)  # what the codebooks saw; held-out users stay unseen
+    facets_out: dict[str, dict] = {}
+    cov_out: dict[str, dict] = {s: {} for s in sources}
+    for f in prep.facets:
+        k = m.k[f]
+        threshold = 1.0 / (10 * k)
+        info = describe_clusters(m, f, pool, n_terms, n_examples)
+        counts = {REAL: np.bincount(m.labels[f][real_rows], minlength=k).astype(float)}
+        masses = {REAL: np.asarray(m.dist[f][REAL], float)}
+        for s in sims:
+            counts[s] = np.bincount(m.labels[f][prep.rows_of(s)], minlength=k).astype(float)
+            masses[s] = np.asarray(m.dist[f][s], float)
+        n_of = {REAL: int(len(real_rows)), **sizes}
+        if mix:
+            masses[mix], n_eff = mixture_source({s: m.dist[f][s] for s in sims}, sizes, mixture_weights)
+            counts[mix] = masses[mix] * n_eff
+            n_of[mix] = n_eff
+        per_source, top_missed, top_hall = {}, {}, {}
+        for s in sources:
+            st = cluster_status(counts[REAL], counts[s], band, alpha, gross, correction)
+            cov, dens = coverage_density(masses[REAL], masses[s], threshold)
+            cov_out[s][f] = {"coverage": cov, "density": dens}
+            per_source[s] = {"n": n_of[s], "coverage": cov, "density": dens,
+                             "counts": {k_: sum(1 for x in st if x.status == k_) for k_ in STATUSES},
+                             "clusters": _status_json(st)}
+            top_missed[s] = _top(st, ("missed", "under"), -1.0, info, n_top)
+            top_hall[s] = _top(st, ("hallucinated", "over"), 1.0, info, n_top)
+        by_cluster = {c: {} for c in info}
+        for s in sources:
+            for x in per_source[s]["clusters"]:
+                by_cluster.setdefault(x["cluster"], {})[s] = x["status"]
+        missed_by_all = [c for c in sorted(info) if sims and
+                         all(by_cluster[c].get(s) in ("missed", "under") for s in sources)]
+        facets_out[f] = {
+            "k": k, "n_real": int(len(real_rows)), "presence_threshold": threshold,
+            "clusters": [{"id": c.id, "label": c.label, "terms": [[t, v] for t, v in c.terms], "size": c.size,
+                          "mass": {s: float(masses[s][c.id]) for s in [REAL] + sources},
+                          "examples": c.examples} for c in (info[i] for i in sorted(info))],
+            "sources": per_source,
+            "top_missed": top_missed,
+            "top_hallucinated": top_hall,
+            "missed_by_all": missed_by_all,
+        }
+    fw = m.facet_weights
+    for s in sources:
+        cov_out[s]["overall"] = {key: float(sum(fw[f] * cov_out[s][f][key] for f in prep.facets))
+                                 for key in ("coverage", "density")}
+    return {
+        "schema": EXPLAIN_SCHEMA,
+        "params": {"top_terms": n_terms, "n_examples": n_examples, "band": list(band), "alpha": alpha,
+                   "gross": gross, "correction": correction, "test": "fisher_exact", "n_top": n_top},
+        "definitions": DEFINITIONS,
+        "real": REAL,
+        "simulators": sims,
+        "mixture": mix,
+        "mixture_weights": {s: float(mixture_weights.get(s, 0.0)) for s in sims} if mix else None,
+        "sources": sources,
+        "facets": facets_out,
+        "coverage": cov_out,
+    }

@@ -1,0 +1,174 @@
+"""One function per subcommand: load, compose the pipeline, write, print."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from measure.errors import ConfigError, EnsembleFitError
+from measure.pipeline import MeasureConfig, Measurement, measure, prepare
+from measure.progress import Reporter
+
+from . import settings, terminal
+
+console = Console()
+
+
+def _reporter(args) -> Reporter:
+    return Reporter(console=Console(stderr=True), enabled=not getattr(args, "quiet", False))
+
+
+def load_data(paths, real=None, on_error="raise", min_conversations=2, reporter: Reporter | None = None):
+    from measure.loaders import load_dataset
+    ds = load_dataset(list(paths), real=real, on_error=on_error, min_conversations=min_conversations)
+    if reporter is not None:
+        rep = ds.report
+        if getattr(rep, "skipped", 0):
+            reporter.warn(f"skipped {rep.skipped} bad records: " +
+                          ", ".join(f"{n} {r}" for r, n in rep.reasons.most_common()))
+        for w in getattr(rep, "warnings", [])[:10]:
+            reporter.warn(w)
+    if not ds.real_sources:
+        raise EnsembleFitError("no real-user source found: name it 'real' (or real:*, real_*) or pass --real NAME")
+    if not ds.simulators:
+        raise EnsembleFitError("no simulator source found: every source is marked as real users")
+    return ds
+
+
+def build_extractor(args, cache_dir: Path):
+    if getattr(args, "extractor", "rules") == "llm":
+        from measure.facets.llm import LLMFacetExtractor
+        if not args.base_url or not args.llm_model:
+            raise ConfigError("--extractor llm needs --base-url and --model")
+        return LLMFacetExtractor(base_url=args.base_url, model=args.llm_model, cache_dir=cache_dir,
+                                 concurrency=args.concurrency, request_budget=args.request_budget)
+    from measure.facets.offline import RuleFacetExtractor
+    return RuleFacetExtractor()
+
+
+def build_embedder(args, cache_dir: Path):
+    from measure.embed import Embedder
+    return Embedder(model=getattr(args, "embedding_model", None), cache_dir=cache_dir,
+                    batch_size=getattr(args, "batch_size", 64), device=getattr(args, "device", "cpu"))
+
+
+def _metadata(args, ds):
+    if not getattr(args, "metadata", None):
+        return None
+    from measure.metadata import load_metadata
+    return load_metadata(args.metadata, known=ds.simulators)
+
+
+def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=None) -> Measurement:
+    cache = args.cache or settings.default_cache_dir()
+    extractor = build_extractor(args, cache)
+    if getattr(args, "dry_run", False):
+        if not hasattr(extractor, "dry_run"):
+            raise ConfigError("--dry-run applies to --extractor llm")
+        est = extractor.dry_run(ds.conversations, tuple(f for f in mconf.facets if f != "raw_user_utterances"))
+        console.print(f"dry run: {est}")
+        raise SystemExit(0)
+    embedder = build_embedder(args, cache)
+    prep = prepare(ds.conversations, ds.real_sources, ds.simulators, extractor, embedder, mconf.facets,
+                   heldout_fraction=mconf.heldout_fraction, seed=mconf.seed, cache_dir=cache, reporter=reporter)
+    if getattr(extractor, "stats", None) is not None and getattr(args, "extractor", "rules") == "llm":
+        reporter.log(f"LLM extractor: {extractor.stats}")
+    return measure(prep, mconf, cache_dir=cache, metadata=metadata, reporter=reporter)
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_inspect(args) -> int:
+    from measure.loaders import load_dataset
+    from measure.summary import render_summary, summarize
+    ds = load_dataset(list(args.paths), real=args.real, on_error=args.on_error,
+                      min_conversations=args.min_conversations)
+    render_summary(summarize(ds), console)
+    return 0
+
+
+def cmd_measure(args) -> int:
+    from measure.outputs import write_measure_outputs
+    reporter = _reporter(args)
+    cfg = settings.read_config(args.config)
+    mconf = settings.measure_config(args, cfg, heldout_default=0.0)
+    ds = load_data(args.data, args.real, args.on_error, args.min_conversations, reporter)
+    meta = _metadata(args, ds)
+    m = measure_stage(args, ds, mconf, reporter, meta)
+    data = write_measure_outputs(m, args.out)
+    console.print(terminal.ranking_table(data))
+    console.print(f"wrote {args.out}/measure.json, measure.csv, distributions.npz")
+    return 0
+
+
+def _demo_data(out: Path, reporter: Reporter) -> Path:
+    from measure.demo import write_demo
+    path = out / "demo-data"
+    reporter.log(f"no --data given: writing the embedded demo dataset to {path}")
+    write_demo(path)
+    return path
+
+
+def cmd_run(args) -> int:
+    from measure.outputs import write_measure_outputs
+
+    from .run import fit, weights_json, write_weights
+    reporter = _reporter(args)
+    t0 = time.perf_counter()
+    cfg = settings.read_config(args.config)
+    mconf = settings.measure_config(args, cfg, heldout_default=0.3)
+    fconf = settings.fit_config(args, cfg)
+    demo = not args.data
+    data = [_demo_data(args.out, reporter)] if demo else args.data
+    ds = load_data(data, args.real, args.on_error, args.min_conversations, reporter)
+    meta = _metadata(args, ds)
+    m = measure_stage(args, ds, mconf, reporter, meta)
+    measure_data = write_measure_outputs(m, args.out)
+    costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
+    if (fconf.budget is not None or fconf.cost_penalty) and not costs:
+        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
+    with reporter.stage("fit mixture, baselines, bootstrap"):
+        outcome = fit(m, fconf, costs=costs, seed=mconf.seed)
+    wdata = weights_json(m, outcome, fconf, mconf.to_dict())
+    write_weights(args.out / "weights.json", wdata)
+    console.print(terminal.ranking_table(measure_data))
+    terminal.print_all(console, terminal.mixture_tables(wdata))
+    if demo:
+        _print_demo_recovery(data[0], wdata)
+    if not args.no_report:
+        from .report import write_report
+        with reporter.stage("report"):
+            paths = write_report(args.out, measurement=m, outcome=outcome)
+        console.print(f"report: {', '.join(str(p) for p in paths)}")
+    console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
+                  f"({time.perf_counter() - t0:.1f}s)")
+    return 0
+
+
+def _print_demo_recovery(demo_dir: Path, wdata: dict) -> None:
+    truth = json.loads((demo_dir / "true_mixture.json").read_text())["expected_weights"]
+    l1 = sum(abs(wdata["weights"].get(s, 0.0) - truth.get(s, 0.0)) for s in set(truth) | set(wdata["weights"]))
+    console.print(f"demo: planted mixture {', '.join(f'{s} {w:.2f}' for s, w in truth.items() if w > 0)}; "
+                  f"recovered L1 error {l1:.3f}")
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import run_sweep_command
+    return run_sweep_command(args)
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+    paths = write_report(args.run_dir)
+    console.print(f"report: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from measure.demo import write_demo
+    write_demo(args.out, seed=args.seed, n_per_simulator=args.n_per_simulator, n_real=args.n_real,
+               topic_pool=args.topic_pool)
+    console.print(f"wrote demo data to {args.out}")
+    return 0

@@ -1,0 +1,162 @@
+"""Stage 2-3 of the pipeline: conversations -> facet texts -> embeddings.
+
+Per facet we keep the *unique* description texts, their embeddings, and an
+index from each conversation to its text. Rule-based descriptions repeat a
+lot, so this keeps memory and embedding work proportional to the number of
+distinct behaviours, not of conversations.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .conversation import Conversation
+from .facets.base import RAW_FACET, FacetExtractor
+
+RAW_TEXT_CHARS = 2000  # MiniLM reads 256 tokens; longer text only costs tokenizer time
+
+
+@dataclass
+class FacetColumn:
+    """One facet for every conversation (rows align with the conversation list)."""
+    facet: str
+    texts: list[str]              # unique description texts
+    index: np.ndarray             # (n_conversations,) int32 -> row of `texts`
+    embeddings: np.ndarray | None = None  # (len(texts), d) float32, L2-normalized
+    features: np.ndarray | None = None    # (n_conversations, m) float32 or None
+
+    def text_of(self, i: int) -> str:
+        return self.texts[int(self.index[i])]
+
+
+@dataclass
+class FacetTable:
+    columns: dict[str, FacetColumn]
+    # conversation row -> facets whose extraction failed (row is then dropped)
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def raw_user_text(conv: Conversation) -> str:
+    text = "\n".join(conv.user_turns)
+    return text[:RAW_TEXT_CHARS]
+
+
+def _table_key(extractor_key: str, facets: Sequence[str], conversations: Sequence[Conversation]) -> str:
+    h = hashlib.sha256(extractor_key.encode())
+    h.update(json.dumps(list(facets)).encode())
+    for c in conversations:
+        h.update(c.content_hash().encode())
+        h.update(json.dumps(c.precomputed, sort_keys=True).encode())
+    return h.hexdigest()[:24]
+
+
+def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtractor,
+                   facets: Sequence[str], cache_dir: Path | None = None,
+                   log: Callable[[str], None] = lambda m: None) -> FacetTable:
+    """Describe every conversation along `facets`, reusing a cached table.
+
+    The cache file is keyed by the extractor's cache key and the content of
+    every conversation, so any change to either recomputes it.
+    """
+    facets = list(facets)
+    behaviour = [f for f in facets if f != RAW_FACET]
+    path = None
+    if cache_dir is not None:
+        key = _table_key(extractor.cache_key, facets, conversations)
+        path = Path(cache_dir) / "facets" / f"{key}.json.gz"
+        cached = _read_table(path, log)
+        if cached is not None:
+            return cached
+    records = extractor.extract(conversations, tuple(behaviour)) if behaviour else [{} for _ in conversations]
+    failures = list(getattr(extractor, "failures", []) or [])
+    columns: dict[str, FacetColumn] = {}
+    for f in facets:
+        if f == RAW_FACET:
+            texts = [raw_user_text(c) for c in conversations]
+            feats = None
+        else:
+            texts = [rec[f].text if f in rec else None for rec in records]
+            fv = [rec[f].features if f in rec else None for rec in records]
+            feats = _stack_features(fv)
+        columns[f] = _column(f, texts, feats)
+    table = FacetTable(columns=columns, failures=failures)
+    # A table with failures is not cached: the next run must ask again for
+    # the failed descriptions (the LLM extractor caches its successes itself).
+    if path is not None and not failures:
+        _write_table(path, table)
+    return table
+
+
+def _stack_features(fv: list) -> np.ndarray | None:
+    present = [v for v in fv if v is not None]
+    if not present:
+        return None
+    m = len(present[0])
+    out = np.full((len(fv), m), np.nan, dtype=np.float32)
+    for i, v in enumerate(fv):
+        if v is not None and len(v) == m:
+            out[i] = v
+    return out
+
+
+def _column(facet: str, texts: list[str | None], feats) -> FacetColumn:
+    uniq: dict[str, int] = {}
+    index = np.empty(len(texts), dtype=np.int32)
+    for i, t in enumerate(texts):
+        # -1 marks a failed extraction; the pipeline drops those rows.
+        index[i] = -1 if t is None else uniq.setdefault(t, len(uniq))
+    return FacetColumn(facet=facet, texts=list(uniq), index=index, features=feats)
+
+
+def _write_table(path: Path, table: FacetTable) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"columns": {f: {"texts": c.texts, "index": c.index.tolist(),
+                               "features": None if c.features is None else
+                               np.nan_to_num(c.features, nan=-1e30).round(6).tolist()}
+                           for f, c in table.columns.items()},
+               "failures": table.failures}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+    os.replace(tmp, path)
+
+
+def _read_table(path: Path, log) -> FacetTable | None:
+    if not path.exists():
+        return None
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            payload = json.load(fh)
+        cols = {}
+        for f, c in payload["columns"].items():
+            feats = None
+            if c["features"] is not None:
+                feats = np.asarray(c["features"], dtype=np.float32)
+                feats[feats < -1e29] = np.nan
+            cols[f] = FacetColumn(facet=f, texts=c["texts"], index=np.asarray(c["index"], dtype=np.int32),
+                                  features=feats)
+        return FacetTable(columns=cols, failures=[tuple(x) for x in payload.get("failures", [])])
+    except Exception as exc:  # corrupt or torn cache file: recompute
+        log(f"facet cache {path} is unreadable ({exc}); recomputing it")
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
+
+
+def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int], None] | None = None) -> None:
+    """Fill `embeddings` of every column in place (the embedder dedups and caches)."""
+    for f, col in table.columns.items():
+        if progress is not None:
+            embedder.progress = lambda adv, tot, f=f: progress(f, adv, tot)
+        col.embeddings = embedder.embed(col.texts)
+    if progress is not None:
+        embedder.progress = None

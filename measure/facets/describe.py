@@ -1,0 +1,382 @@
+"""Per-facet descriptions composed from fixed phrases, plus feature vectors.
+
+Each describer takes a conversation's cues and returns (text, features).
+Texts use only the phrases documented in VOCABULARY.md and buckets instead
+of raw numbers, so many conversations share one description and no user
+word can reach a description.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from . import reactions as rx
+from .acts import ACTS, NON_ENGLISH, turn_acts
+from .scrub import CODE, DATA, DOCUMENT, ERROR, LOG, PASTE_KINDS
+from .turns import ConvCues, TurnCues
+
+MAX_SEQUENCE = 4      # reactions spelled out one by one
+MAX_ACT_TURNS = 5     # user turns whose acts are spelled out one by one
+
+PASTE_PHRASE = {CODE: "pastes code", ERROR: "pastes error output", LOG: "pastes log output",
+                DOCUMENT: "pastes a draft or document", DATA: "pastes data or a table"}
+INDIRECT_PHRASE = {CODE: "pastes code without asking", ERROR: "pastes error output without asking",
+                   LOG: "pastes log output without asking", DOCUMENT: "pastes a draft without asking",
+                   DATA: "pastes data without asking"}
+
+
+# ---------------------------------------------------------------- buckets
+
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, "several times" if n <= 5 else "many times")
+
+
+def count_bucket(n: int) -> str:
+    return str(n) if n <= 2 else ("3-5" if n <= 5 else "6+")
+
+
+def size_bucket(chars: int) -> str:
+    if chars < 300:
+        return "short"
+    if chars < 2000:
+        return "medium"
+    if chars < 10000:
+        return "long"
+    return "very long"
+
+
+def _log(x: float) -> float:
+    return math.log1p(max(0.0, x))
+
+
+def _vec(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32)
+
+
+# --------------------------------------------------------------- requests
+
+REQUEST_FEATURES = ("n_user_turns", "n_new_requests", "n_refinements", "n_directives", "n_could_you",
+                    "n_questions", "n_constraints", "log1p_first_request_words", "indirect_cue",
+                    "n_continue")
+
+
+def _framing(t: TurnCues) -> str:
+    """How one turn asks, as a phrase."""
+    if t.non_english:
+        return "non-English request"
+    if t.has_paste and not t.asks and t.words <= 12:
+        kind = t.scrubbed.main_paste
+        return "indirect cue: " + INDIRECT_PHRASE[kind]
+    if t.cue("hedge") and (t.n_questions or t.n_could_you):
+        return "hedged question"
+    if t.n_could_you:
+        return "could-you request"
+    if t.n_directives:
+        return "explicit directive"
+    if t.n_questions:
+        return "direct question"
+    if t.cue("intent"):
+        return "statement of need"
+    if t.continue_only:
+        return "asks to continue"
+    return "no explicit request"
+
+
+def describe_requests(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
+    first = c.turns[0]
+    kinds = [r for r, _ in reacts]
+    n_new = kinds.count(rx.MOVE_ON)
+    n_ref = sum(kinds.count(k) for k in (rx.CONSTRAINT, rx.REFINE, rx.CORRECT, rx.REJECT))
+    n_cont = kinds.count(rx.CONTINUE) + int(first.continue_only)
+    if c.n == 1:
+        structure = "single-shot request"
+    elif n_new == 0 and n_ref == 0:
+        structure = "one request, later turns only react"
+    elif n_new == 0:
+        structure = "one request refined over " + (
+            "one more turn" if n_ref == 1 else "a few turns" if n_ref <= 3 else "many turns")
+    elif n_ref == 0:
+        structure = "a series of " + ("two separate requests" if n_new == 1 else
+                                      "a few separate requests" if n_new <= 3 else "many separate requests")
+    else:
+        structure = "a series of requests with refinements"
+    framing = _framing(first)
+    indirect = framing.startswith("indirect cue")
+    k_first = first.cue("constraint")
+    w = first.words
+    if first.non_english:
+        spec = "specification not judged (non-English)"
+    elif w <= 8 and k_first == 0:
+        spec = "underspecified short request"
+    elif k_first >= 3 or w > 60:
+        spec = "detailed specification"
+    elif w <= 25 and k_first <= 1:
+        spec = "briefly specified request"
+    else:
+        spec = "moderately specified request"
+    n_constraints = sum(t.cue("constraint") for t in c.turns)
+    constraints = ("no explicit constraints" if n_constraints == 0 else "states one constraint"
+                   if n_constraints == 1 else "states a few constraints" if n_constraints <= 4
+                   else "states many constraints")
+    n_q = sum(t.n_questions for t in c.turns)
+    questions = ("asks no questions" if n_q == 0 else "asks one question" if n_q == 1 else
+                 "asks a few questions" if n_q <= 4 else "asks many questions")
+    parts = [structure, "first request: " + framing, spec, constraints, questions]
+    if n_cont:
+        parts.append("asks the assistant to continue " + times(n_cont))
+    error_turns = sum(1 for t in c.turns if t.scrubbed.main_paste in (ERROR, LOG))
+    if error_turns and not (indirect and first.scrubbed.main_paste in (ERROR, LOG) and error_turns == 1):
+        parts.append("pastes error output " + ("in one turn" if error_turns == 1 else "in several turns"))
+    feats = _vec([c.n, n_new, n_ref, sum(t.n_directives for t in c.turns),
+                  sum(t.n_could_you for t in c.turns), n_q, n_constraints, _log(w), float(indirect), n_cont])
+    return "; ".join(parts), feats
+
+
+# ---------------------------------------------------------------- context
+
+CONTEXT_FEATURES = ("log1p_first_turn_words", "first_turn_background_cues", "n_volunteered_additions",
+                    "n_prompted_additions", "log1p_pasted_chars", "log1p_code_chars",
+                    "log1p_error_log_chars", "log1p_document_chars", "log1p_data_chars")
+
+
+def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
+    first = c.turns[0]
+    b, w = first.cue("background"), first.words
+    if first.non_english:
+        amount = "background not judged (non-English)"
+        level = 1
+    elif w <= 12 and b == 0:
+        amount, level = "minimal background in the first turn", 0
+    elif (w > 40 and b >= 2) or w > 100:
+        amount, level = "rich background in the first turn", 2
+    else:
+        amount, level = "some background in the first turn", 1
+    volunteered = prompted = 0
+    for t, (r, _) in zip(c.turns[1:], reacts):
+        if r == rx.ANSWER:
+            prompted += 1
+        elif t.cue("increment") or (t.cue("background") and t.n_statements):
+            volunteered += 1
+    adds = volunteered + prompted
+    if level > 0 and adds == 0:
+        timing = "front-loaded context"
+    elif level == 0 and adds:
+        timing = "incremental context"
+    elif adds:
+        timing = "front-loaded context with later additions"
+    else:
+        timing = "little context at any point"
+    parts = [amount, timing]
+    if adds:
+        parts.append("adds context in " + ("one later turn" if adds == 1 else "several later turns"))
+    if prompted and volunteered:
+        parts.append("gives context when the assistant asks and volunteers more")
+    elif prompted:
+        parts.append("gives context when the assistant asks")
+    elif volunteered:
+        parts.append("volunteers context unprompted")
+    parts.append(_pasted_phrase(c))
+    totals = [sum(t.scrubbed.pasted[k] for t in c.turns) for k in range(len(PASTE_KINDS))]
+    feats = _vec([_log(w), b, volunteered, prompted, _log(sum(totals)), _log(totals[CODE]),
+                  _log(totals[ERROR] + totals[LOG]), _log(totals[DOCUMENT]), _log(totals[DATA])])
+    return "; ".join(parts), feats
+
+
+def _pasted_phrase(c: ConvCues) -> str:
+    totals = [0] * len(PASTE_KINDS)
+    where = [set() for _ in PASTE_KINDS]
+    for i, t in enumerate(c.turns):
+        for k, n in enumerate(t.scrubbed.pasted):
+            if n >= 20:
+                totals[k] += n
+                where[k].add("first" if i == 0 else "later")
+    kinds = sorted((k for k in range(len(PASTE_KINDS)) if totals[k]), key=lambda k: (-totals[k], k))
+    if not kinds:
+        return "no pasted material"
+    if ERROR in kinds and totals[ERROR] >= 40:
+        kinds.remove(ERROR)
+        kinds.insert(0, ERROR)
+    out = []
+    for k in kinds[:2]:
+        turns = ("in the first turn" if where[k] == {"first"} else "in later turns"
+                 if where[k] == {"later"} else "throughout")
+        out.append(f"{PASTE_PHRASE[k]} ({size_bucket(totals[k])}, {turns})")
+    return "pasted material: " + ", ".join(out)
+
+
+# -------------------------------------------------------------- responses
+
+RESPONSE_FEATURES = tuple(f"n_{r.replace(' ', '_')}" for r in rx.REACTIONS) + ("n_validating",) + tuple(
+    f"ending_{e.replace(' ', '_')}" for e in rx.ENDINGS)
+
+
+def describe_responses(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
+    end = rx.ending(c)
+    if not reacts:
+        text = f"single exchange, no reaction to the answer. ending: {end}"
+    else:
+        labels = [r if not v or r == rx.VALIDATE else f"validates then {r}" for r, v in reacts]
+        seq = "; ".join(labels[:MAX_SEQUENCE])
+        rest = [r for r, _ in reacts[MAX_SEQUENCE:]]
+        if rest:
+            common = Counter(rest).most_common(1)[0][0]
+            seq += f"; then {'a few' if len(rest) <= 3 else 'many'} more, mostly {common}"
+        counts = Counter(r for r, _ in reacts)
+        n_val = sum(1 for r, v in reacts if v or r == rx.VALIDATE)
+        parts = [f"{r} {times(n)}" for r, n in sorted(counts.items(), key=lambda kv: (-kv[1],
+                                                                                      rx.REACTIONS.index(kv[0])))]
+        if n_val and rx.VALIDATE not in counts:
+            parts.append(f"validates {times(n_val)}")
+        text = f"reactions: {seq}. counts: {', '.join(parts)}. ending: {end}"
+    counts = Counter(r for r, _ in reacts)
+    n_val = sum(1 for r, v in reacts if v or r == rx.VALIDATE)
+    feats = _vec([counts.get(r, 0) for r in rx.REACTIONS] + [n_val]
+                 + [float(end == e) for e in rx.ENDINGS])
+    return text, feats
+
+
+# ------------------------------------------------------------------ style
+
+STYLE_FEATURES = ("log1p_words_per_turn", "share_shouting_turns", "exclamations_per_turn", "n_emojis",
+                  "n_slang", "n_please", "n_thanks", "n_greetings", "n_apologies", "n_formal_markers",
+                  "n_frustration_cues", "n_urgency_cues", "share_imperative", "share_questions",
+                  "share_hedged", "share_non_english", "n_code_blocks", "share_lowercase_only")
+
+
+def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
+    ts = c.turns
+    n = len(ts)
+    eng = [t for t in ts if not t.non_english]
+    total = Counter()
+    for t in ts:
+        total.update(t.cues)
+    mean_words = sum(t.words for t in ts) / n
+    shouting = sum(1 for t in ts if t.scrubbed.shouting)
+    exclam = sum(t.exclamations for t in ts)
+    multi_exclam = any("!!" in t.scrubbed.prose for t in ts)
+    emojis = sum(t.emojis for t in ts)
+    lower_share = sum(1 for t in eng if t.lowercase_only) / max(1, len(eng))
+    non_en = (n - len(eng)) / n
+    urgent = total["urgent"] + sum(1 for t in ts if t.urgent_caps)
+    polite = total["please"] + total["thank"] + total["sorry"] + sum(1 for t in ts if t.greets)
+    greets = sum(1 for t in ts if t.greets)
+    frustrated = total["frustrated"] > 0 or (shouting > 0 and (total["correct"] or total["reject"]))
+    # Register: one word for the whole conversation.
+    if non_en > 0.5:
+        register = "non-English"
+    elif total["slang"] or emojis or total["casual"] >= 2 or (lower_share >= 0.5 and total["casual"]):
+        register = "casual"
+    elif total["formal"] or (polite >= 2 and mean_words >= 12 and lower_share == 0):
+        register = "formal"
+    elif mean_words <= 6 and polite == 0:
+        register = "curt"
+    else:
+        register = "neutral"
+    tone = []
+    if shouting:
+        tone.append("shouting")
+    if frustrated:
+        tone.append("frustrated")
+    if urgent:
+        tone.append("urgent")
+    if not tone and (exclam >= 2 or total["validate"] >= 2) and not total["correct"]:
+        tone.append("enthusiastic")
+    verbosity = ("very terse turns" if mean_words <= 3 else "short turns" if mean_words <= 8 else
+                 "medium-length turns" if mean_words <= 20 else "long turns" if mean_words <= 50
+                 else "very long turns")
+    fmt = []
+    if shouting:
+        fmt.append("all caps shouting in " + ("most turns" if shouting * 2 > n else "some turns"))
+    if multi_exclam:
+        fmt.append("multiple exclamation marks")
+    elif exclam:
+        fmt.append("exclamation marks")
+    if emojis:
+        fmt.append("emoji")
+    if total["slang"]:
+        fmt.append("casual slang (lol, haha)")
+    if any(t.scrubbed.n_code_blocks for t in ts):
+        fmt.append("code blocks")
+    if sum(t.scrubbed.n_list_items for t in ts) >= 2:
+        fmt.append("lists")
+    if lower_share >= 0.5 and not shouting:
+        fmt.append("lowercase only")
+    politeness = [p for p, on in (("says please", total["please"]), ("thanks", total["thank"]),
+                                  ("greets", greets), ("apologizes", total["sorry"]),
+                                  ("says goodbye", total["goodbye"])) if on]
+    framing = _style_framing(ts)
+    social = total["social"] or emojis or total["slang"] >= 2 or (greets and (total["thank"] or exclam))
+    if social:
+        relation = "treats the assistant as a social partner"
+    elif polite:
+        relation = "polite but task-focused"
+    else:
+        relation = "treats the assistant as a tool"
+    parts = [f"register: {register}", "tone: " + (", ".join(tone) if tone else "calm"), verbosity,
+             "formatting: " + (", ".join(fmt) if fmt else "plain text"),
+             "politeness: " + (", ".join(politeness) if politeness else "no politeness markers"),
+             "framing: " + framing, relation]
+    if urgent:
+        parts.append("urgent wording (asap, now)")
+    hedged = sum(1 for t in eng if t.cue("hedge") and (t.n_questions or t.n_could_you))
+    feats = _vec([_log(mean_words), shouting / n, exclam / n, emojis, total["slang"], total["please"],
+                  total["thank"], greets, total["sorry"], total["formal"], total["frustrated"], urgent,
+                  sum(1 for t in ts if t.n_directives) / n, sum(1 for t in ts if t.n_questions) / n,
+                  hedged / n, non_en, sum(t.scrubbed.n_code_blocks for t in ts), lower_share])
+    return "; ".join(parts), feats
+
+
+def _style_framing(ts: list[TurnCues]) -> str:
+    counts = Counter()
+    for t in ts:
+        if t.non_english:
+            continue
+        if t.cue("hedge") and (t.n_questions or t.n_could_you):
+            counts["hedged questions"] += 1
+        elif t.n_could_you:
+            counts["could-you requests"] += 1
+        elif t.n_directives:
+            counts["imperative requests"] += 1
+        elif t.n_questions:
+            counts["direct questions"] += 1
+        elif t.cue("intent"):
+            counts["statements of need"] += 1
+        elif t.has_paste and not t.asks:
+            counts["pasted material without a request"] += 1
+    if not counts:
+        return "no explicit requests"
+    order = ("imperative requests", "could-you requests", "direct questions", "hedged questions",
+             "statements of need", "pasted material without a request")
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+    text = "mostly " + ranked[0][0]
+    if len(ranked) > 1 and ranked[1][1] * 2 >= ranked[0][1]:
+        text += ", also " + ranked[1][0]
+    return text
+
+
+# ---------------------------------------------------------- dialogue acts
+
+ACT_FEATURES = tuple(f"n_{a}" for a in ACTS) + ("n_non_english_turns",)
+
+
+def describe_dialogue_acts(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
+    per_turn = [turn_acts(t, b) for t, b in zip(c.turns, c.before)]
+    parts = [f"turn {i + 1}: {' '.join(a)}" for i, a in enumerate(per_turn[:MAX_ACT_TURNS])]
+    later = per_turn[MAX_ACT_TURNS:]
+    if later:
+        freq = Counter(a for acts in later for a in acts)
+        common = [a for a in (*ACTS, NON_ENGLISH) if freq[a] * 2 >= len(later)] or [freq.most_common(1)[0][0]]
+        parts.append("later turns: " + " ".join(common))
+    counts = Counter(a for acts in per_turn for a in acts)
+    count_text = ", ".join(f"{a} {count_bucket(counts[a])}" for a in (*ACTS, NON_ENGLISH) if counts[a])
+    feats = _vec([counts[a] for a in ACTS] + [counts[NON_ENGLISH]])
+    return "; ".join(parts) + ". counts: " + count_text, feats
+
+
+DESCRIBERS = {"requests": describe_requests, "context": describe_context,
+              "responses": describe_responses, "style": describe_style,
+              "dialogue_acts": describe_dialogue_acts}
+FEATURE_NAMES = {"requests": REQUEST_FEATURES, "context": CONTEXT_FEATURES,
+                 "responses": RESPONSE_FEATURES, "style": STYLE_FEATURES, "dialogue_acts": ACT_FEATURES}

@@ -1,0 +1,193 @@
+"""Per-turn cues: what each user turn does, read from its scrubbed own words.
+
+Every facet describer reads these cues; none of them reads text. A cue is a
+count or a flag, so the later stages cannot leak topic words even by mistake.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..conversation import ASSISTANT, USER, Conversation
+from . import lexicon as lx
+from .scrub import Scrubbed, scrub
+
+MAX_SENTENCES = 30      # sentences examined per turn
+ASSISTANT_TAIL = 300    # characters of an assistant turn checked for a closing question
+ASSISTANT_HEAD = 3000   # characters of an assistant turn checked for a list of options
+EARLY_CHARS = 80        # "Great, now..." - validation counts near the start of a turn
+
+
+@dataclass(frozen=True)
+class TurnCues:
+    scrubbed: Scrubbed
+    words: int                 # own words (placeholders excluded)
+    non_english: bool
+    cues: dict                 # lexicon category -> count (non-zero only)
+    n_questions: int           # question sentences (not could-you requests)
+    n_directives: int          # imperative sentences
+    n_could_you: int           # "can/could/would you <verb>" requests
+    n_statements: int          # declarative sentences of 4+ words
+    greets: bool
+    opens_affirm: bool
+    opens_negate: bool         # a plain "no"/"wrong" opener
+    opens_soft_negate: bool    # "actually", "wait", "but" opener
+    continue_only: bool        # the turn only asks to go on
+    validates_early: bool      # validation word near the start or in a short turn
+    exclamations: int
+    emojis: int
+    lowercase_only: bool
+    urgent_caps: bool          # NOW / ASAP / URGENT written in capitals
+
+    def cue(self, name: str) -> int:
+        return self.cues.get(name, 0)
+
+    @property
+    def pasted(self) -> int:
+        return self.scrubbed.pasted_chars
+
+    @property
+    def has_paste(self) -> bool:
+        return self.scrubbed.pasted_chars >= 20
+
+    @property
+    def asks(self) -> bool:
+        """The turn asks for something (an action, an answer or more)."""
+        return bool(self.n_directives or self.n_could_you or self.n_questions or self.continue_only
+                    or self.cue("intent"))
+
+    @property
+    def empty(self) -> bool:
+        return self.words == 0 and not self.emojis
+
+
+@dataclass(frozen=True)
+class AssistantCues:
+    asks_user: bool        # ends with a real question to the user (not a generic offer)
+    offers_options: bool   # lists alternatives the user could pick from
+
+
+@dataclass
+class ConvCues:
+    turns: list[TurnCues]
+    # Per user turn: the assistant turn just before it (None for the first turn).
+    before: list[AssistantCues | None] = field(default_factory=list)
+    ends_on_user: bool = False            # the last user turn got no reply
+    last_assistant: AssistantCues | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.turns)
+
+
+def analyse_conversation(conv: Conversation) -> ConvCues:
+    turns: list[TurnCues] = []
+    before: list[AssistantCues | None] = []
+    prev: AssistantCues | None = None
+    last_role = None
+    for m in conv.messages:
+        if m.role == USER:
+            turns.append(analyse_turn(m.content))
+            before.append(prev)
+            prev = None
+        elif m.role == ASSISTANT:
+            prev = analyse_assistant(m.content)
+        last_role = m.role
+    return ConvCues(turns=turns, before=before, ends_on_user=(last_role == USER),
+                    last_assistant=prev if last_role == ASSISTANT else None)
+
+
+def analyse_assistant(text: str) -> AssistantCues:
+    tail = text.rstrip()[-ASSISTANT_TAIL:]
+    q = tail.rfind("?")
+    asks = False
+    if q != -1 and len(tail) - q < 120:
+        start = max(tail.rfind(".", 0, q), tail.rfind("\n", 0, q), tail.rfind("!", 0, q)) + 1
+        asks = not lx.GENERIC_CLOSER.search(tail[start:q + 1])
+    head = text[:ASSISTANT_HEAD]
+    offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
+    return AssistantCues(asks_user=asks, offers_options=offers)
+
+
+def analyse_turn(text: str) -> TurnCues:
+    s = scrub(text)
+    prose = s.prose
+    lower = prose.lower()
+    tokens = lx.WORD.findall(lower)
+    own = [t for t in tokens if t[0] != "<"]
+    non_english = _non_english(prose, own)
+    cues = {}
+    if own:
+        for name, rx in lx.CUES.items():
+            n = len(rx.findall(lower))
+            if n:
+                cues[name] = n
+    n_q = n_dir = n_cy = n_st = 0
+    if own and not non_english:
+        for sent in lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]:
+            kind = _sentence_kind(sent)
+            if kind == "question":
+                n_q += 1
+            elif kind == "directive":
+                n_dir += 1
+            elif kind == "could_you":
+                n_cy += 1
+            elif kind == "statement":
+                n_st += 1
+    first = own[0] if own else ""
+    emojis = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
+    emojis += len(lx.EMOTICON.findall(prose)) if (":" in prose or "<3" in prose or "^" in prose
+                                                   or "_" in prose) else 0
+    return TurnCues(
+        scrubbed=s, words=len(own), non_english=non_english, cues=cues,
+        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st,
+        greets=bool(first in lx.GREETINGS or lx.GREETING_PHRASE.match(lower)),
+        opens_affirm=first in lx.AFFIRM_OPENERS,
+        opens_negate=first in lx.HARD_NEGATE,
+        opens_soft_negate=first in lx.NEGATE_OPENERS and first not in lx.HARD_NEGATE,
+        continue_only=len(own) <= 8 and bool(lx.CONTINUE_TURN.match(lower)),
+        validates_early=bool(cues.get("validate")) and (
+            len(own) <= 12 or bool(lx.CUES["validate"].search(lower[:EARLY_CHARS]))),
+        exclamations=prose.count("!"),
+        emojis=emojis,
+        lowercase_only=len(own) >= 3 and prose == lower,
+        urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
+    )
+
+
+def _sentence_kind(sent: str) -> str | None:
+    toks = lx.WORD.findall(sent.lower())
+    if not toks:
+        return None
+    i = 0
+    while i < len(toks) - 1 and toks[i] in lx.IMPERATIVE_FILLERS:
+        i += 1
+    head = toks[i]
+    if head in ("can", "could", "would", "will") and i + 2 < len(toks) and toks[i + 1] in ("you", "u"):
+        return "could_you"
+    if sent.rstrip().endswith("?") or head in lx.QUESTION_OPENERS:
+        return "question"
+    if head in lx.IMPERATIVE_VERBS and not (i + 1 < len(toks) and toks[i + 1] in ("is", "are", "was")):
+        return "directive"
+    if sum(1 for t in toks if t[0] != "<") >= 4:
+        return "statement"
+    return None
+
+
+def _non_english(prose: str, own: list[str]) -> bool:
+    """Judge by script first, then by which language's stopwords dominate."""
+    if not prose.isascii():
+        sample = prose[:1000]
+        other = len(lx.NON_LATIN.findall(sample))
+        if other:
+            latin = sum(len(w) for w in lx.ALPHA_WORD.findall(sample))
+            if other >= latin:
+                return True
+    if len(own) < 3:
+        return False
+    en = foreign = 0
+    for t in own[:200]:
+        if t in lx.EN_STOPWORDS:
+            en += 1
+        elif t in lx.FOREIGN_STOPWORDS:
+            foreign += 1
+    return foreign >= 2 and foreign > en

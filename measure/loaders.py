@@ -1,0 +1,761 @@
+"""Read conversation files into `Conversation` objects, as a stream.
+
+Four record layouts are recognised per record, so one folder may mix them:
+the paper's paired layout (`real_messages` + `simulated_messages`), flat
+OpenAI-style `messages`, ShareGPT `conversations` and WildChat `conversation`.
+Every problem becomes an `InputError` naming file, line and field; under
+`on_error="skip"` the record is counted in a `LoadReport` and loading goes on.
+"""
+from __future__ import annotations
+
+import codecs
+import gc
+import gzip
+import json
+import zlib
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .conversation import (ASSISTANT, PRECOMPUTED_FACET_FIELDS, USER, Conversation, Message,
+                           fingerprint, is_real_source, normalize_messages)
+from .errors import ConfigError, InputError
+
+DEFAULT_MAX_TURN_CHARS = 1_000_000
+DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
+EXAMPLES_CAP = 20
+REAL_PAIRED_SOURCE = "real"
+ON_ERROR_CHOICES = ("raise", "skip")
+
+_BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+_SNIFF_BYTES = 1 << 16
+_WS = " \t\r\n"
+_IGNORED = ""  # role-map value for roles that carry no user/assistant text
+_MISSING = object()
+
+# OpenAI chat roles (flat, WildChat and paired layouts).
+_OPENAI_ROLES = {"user": USER, "assistant": ASSISTANT, "system": _IGNORED,
+                 "developer": _IGNORED, "tool": _IGNORED, "function": _IGNORED}
+# ShareGPT speaker names seen in the public dumps.
+_SHAREGPT_ROLES = {"human": USER, "user": USER, "gpt": ASSISTANT, "chatgpt": ASSISTANT,
+                   "bing": ASSISTANT, "bard": ASSISTANT, "assistant": ASSISTANT,
+                   "model": ASSISTANT, "system": _IGNORED, "tool": _IGNORED,
+                   "function": _IGNORED, "function_call": _IGNORED, "observation": _IGNORED}
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass
+class FileStats:
+    read: int = 0     # records seen, good or bad
+    kept: int = 0     # records that produced conversations
+    skipped: int = 0  # records dropped under on_error="skip"
+
+
+@dataclass
+class LoadReport:
+    files: dict[str, FileStats] = field(default_factory=dict)
+    skipped: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)  # first EXAMPLES_CAP error messages
+    real_deduplicated: int = 0  # paired-layout real conversations seen again in another file
+    dropped_sources: dict[str, int] = field(default_factory=dict)  # below min size, under skip
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def records_read(self) -> int:
+        return sum(s.read for s in self.files.values())
+
+    @property
+    def records_kept(self) -> int:
+        return sum(s.kept for s in self.files.values())
+
+    def add_skip(self, err: InputError) -> None:
+        self.skipped += 1
+        self.reasons[err.reason] += 1
+        if len(self.examples) < EXAMPLES_CAP:
+            self.examples.append(str(err))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+# --------------------------------------------------------------------------- dataset
+
+@dataclass
+class Dataset:
+    conversations: list[Conversation]
+    real_sources: list[str]
+    simulators: list[str]
+    report: LoadReport
+
+    def by_source(self) -> dict[str, list[Conversation]]:
+        groups: dict[str, list[Conversation]] = {}
+        for c in self.conversations:
+            groups.setdefault(c.source, []).append(c)
+        return {name: groups[name] for name in sorted(groups)}
+
+    def real(self) -> list[Conversation]:
+        """All real-user conversations, the real sources pooled."""
+        real = set(self.real_sources)
+        return [c for c in self.conversations if c.source in real]
+
+    @property
+    def tasks(self) -> list[str]:
+        return sorted({c.task for c in self.conversations if c.task is not None})
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.conversations)
+
+
+# --------------------------------------------------------------------------- public API
+
+def iter_conversations(path: str | Path, on_error: str = "raise", report: LoadReport | None = None,
+                       *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS) -> Iterator[Conversation]:
+    """Yield conversations from a file or a folder (searched recursively)."""
+    reader = _Reader(on_error, report if report is not None else LoadReport(), max_turn_chars)
+    yield from reader.read(path)
+
+
+def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = None,
+                 on_error: str = "raise", min_conversations: int = 2,
+                 *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS) -> Dataset:
+    """Load every path into one dataset and split real sources from simulators."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise ConfigError("no input paths given")
+    report = LoadReport()
+    reader = _Reader(on_error, report, max_turn_chars)
+    groups: dict[str, list[Conversation]] = {}
+    with _gc_paused():
+        for p in paths:
+            for conv in reader.read(p):
+                groups.setdefault(conv.source, []).append(conv)
+
+    if real:
+        unknown = [name for name in real if name not in groups]
+        if unknown:
+            raise ConfigError(f"--real names source(s) not in the data: {', '.join(unknown)} "
+                              f"(sources found: {', '.join(sorted(groups)) or 'none'})")
+
+    for name in sorted(groups):
+        convs = groups[name]
+        if len(convs) >= min_conversations:
+            continue
+        files = sorted({c.origin.rsplit(":", 1)[0] for c in convs})
+        err = InputError(f"too few conversations: source '{name}' has {len(convs)}, "
+                         f"the minimum is {min_conversations}",
+                         files[0] if len(files) == 1 else None)
+        if on_error == "raise":
+            raise err
+        report.warn(f"{err}; source dropped")
+        report.dropped_sources[name] = len(convs)
+        del groups[name]
+
+    if not groups:
+        reasons = ", ".join(f"{r} ({n})" for r, n in report.reasons.most_common())
+        detail = f": {report.skipped} record(s) skipped: {reasons}" if report.skipped else ""
+        where = ", ".join(str(p) for p in paths)
+        raise InputError(f"no conversations loaded from {where}{detail}")
+
+    conversations = [c for name in groups for c in groups[name]]
+    real_sources = sorted(n for n in groups if is_real_source(n, real))
+    simulators = sorted(n for n in groups if not is_real_source(n, real))
+    if not real_sources:
+        report.warn("no real-user source: name one 'real', 'real:*' or 'real_*', or pass --real")
+    if not simulators:
+        report.warn("no simulator source: every source is a real-user source")
+    return Dataset(conversations, real_sources, simulators, report)
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cycle collector while loading.
+
+    Loading allocates millions of acyclic objects (parsed JSON, messages);
+    each allocation burst triggers full collections over the growing heap,
+    which took ~40% of the time on 130k conversations.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------- files
+
+def find_files(path: str | Path) -> list[tuple[Path, str | None]]:
+    """Data files under `path` with the task their sub-folder names (None at top level)."""
+    root = Path(path)
+    if not root.exists():
+        raise InputError("not found: no such file or folder", str(root))
+    if root.is_file():
+        return [(root, None)]
+    found = []
+    for f in root.rglob("*"):
+        rel = f.relative_to(root)
+        # Hidden folders (.git, .ipynb_checkpoints) hold copies, not data.
+        if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+            continue
+        if f.name.lower().endswith(DATA_SUFFIXES):
+            parent = rel.parent.as_posix()
+            found.append((f, None if parent == "." else parent))
+    if not found:
+        raise InputError(f"no input files: found no {', '.join('*' + s for s in DATA_SUFFIXES)} "
+                         f"under this folder", str(root))
+    return sorted(found, key=lambda item: item[0].relative_to(root).as_posix())
+
+
+def file_stem(name: str) -> str:
+    """`sim_a.jsonl.gz` -> `sim_a`: the default source name of a file."""
+    lower = name.lower()
+    for suffix in (".gz",):
+        if lower.endswith(suffix):
+            name, lower = name[: -len(suffix)], lower[: -len(suffix)]
+    for suffix in (".jsonl", ".json"):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _open(path: Path):
+    # Magic bytes, not the extension: a gzip file named .jsonl happens.
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")
+
+
+def _sniff(path: Path) -> str:
+    """'array', 'lines' or 'document' (one JSON value spread over lines)."""
+    if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
+        return "lines"
+    with _open(path) as fh:
+        # Read a chunk, not a line: a JSON array may be one 600 MB line.
+        head = fh.read(_SNIFF_BYTES)
+        if head.startswith(_BOM):
+            head = head[3:]
+        while head and head.isspace():
+            head = fh.read(_SNIFF_BYTES)
+        if head.lstrip()[:1] == b"[":
+            return "array"
+        if not head:
+            return "lines"
+    with _open(path) as fh:
+        for i, raw in enumerate(fh):
+            if i == 0 and raw.startswith(_BOM):
+                raw = raw[3:]
+            if raw.isspace():
+                continue
+            try:
+                json.loads(raw)
+                return "lines"
+            except ValueError:
+                return "document"
+    return "lines"
+
+
+Item = tuple[int | None, object, bool]  # (line, record or InputError, from a JSON array)
+
+
+def _iter_items(path: Path, display: str, warn: Callable[[str], None]) -> Iterator[Item]:
+    """Parsed records of one file; unreadable parts come back as InputError items."""
+    try:
+        kind = _sniff(path)
+        if kind == "array":
+            yield from _array_items(path, display, warn)
+        elif kind == "document":
+            yield from _document_items(path, display)
+        else:
+            yield from _line_items(path, display)
+    except (OSError, EOFError, zlib.error) as e:
+        yield None, InputError(f"unreadable file: {e}", display), False
+
+
+def _line_items(path: Path, display: str) -> Iterator[Item]:
+    with _open(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(_BOM):
+                raw = raw[3:]
+            if not raw or raw.isspace():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield lineno, InputError(_not_utf8(raw[e.start], e.start + 1), display,
+                                         lineno), False
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                yield lineno, InputError(_json_error(e), display, lineno), False
+                continue
+            yield lineno, obj, False
+
+
+def _document_items(path: Path, display: str) -> Iterator[Item]:
+    with _open(path) as fh:
+        data = fh.read()
+    if data.startswith(_BOM):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - data.rfind(b"\n", 0, e.start)
+        yield line, InputError(_not_utf8(data[e.start], column), display, line), False
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        yield e.lineno, InputError(_json_error(e), display, e.lineno), False
+        return
+    yield 1, obj, False
+
+
+def _json_error(e: json.JSONDecodeError) -> str:
+    # Some messages already end in "at" ("Unterminated string starting at").
+    at = "" if e.msg.endswith(" at") else " at"
+    return f"invalid JSON: {e.msg}{at} column {e.colno}"
+
+
+def _not_utf8(byte: int, column: int) -> str:
+    return (f"not UTF-8: byte 0x{byte:02x} at byte {column} of the line "
+            f"is not valid UTF-8 (save the file as UTF-8)")
+
+
+class _CharStream:
+    """Text of a binary stream decoded chunk by chunk, for `raw_decode`."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._bad: UnicodeDecodeError | None = None
+
+    def more(self) -> bool:
+        """Append the next chunk; False at end of file.
+
+        Bad bytes raise only once the records before them are consumed, so
+        those records still load.
+        """
+        if self._bad is not None:
+            raise self._bad
+        if self.eof:
+            return False
+        chunk = self.fh.read(_CHUNK)
+        self.eof = not chunk
+        try:
+            text = self._decoder.decode(chunk, final=self.eof)
+        except UnicodeDecodeError as e:
+            text = e.object[:e.start].decode("utf-8")
+            # A file cut inside a multi-byte character is a truncation, not bad bytes.
+            if not (self.eof and e.reason == "unexpected end of data"):
+                self._bad = e
+        self.buf = self.buf[self.pos:] + text
+        self.pos = 0
+        return not self.eof or self._bad is not None
+
+    def next_char(self) -> str:
+        """Skip whitespace; the next character, or '' at end of file."""
+        while True:
+            buf, p, n = self.buf, self.pos, len(self.buf)
+            while p < n and buf[p] in _WS:
+                p += 1
+            self.pos = p
+            if p < n:
+                return buf[p]
+            if not self.more():
+                return ""
+
+
+def _array_items(path: Path, display: str, warn: Callable[[str], None]) -> Iterator[Item]:
+    """Records of a JSON array, read incrementally; a cut-off tail is a warning.
+
+    Large public dumps (ShareGPT) are hundreds of MB and one ships truncated,
+    so neither json.load nor failing on the tail is acceptable.
+    """
+    raw_decode = json.JSONDecoder().raw_decode
+    index = 0  # records yielded so far
+    with _open(path) as fh:
+        s = _CharStream(fh)
+        try:
+            if s.next_char() == "\ufeff":
+                s.pos += 1
+            s.next_char()
+            s.pos += 1  # the '[' that _sniff saw
+            while True:
+                c = s.next_char()
+                if c == "]":
+                    return
+                if index and c == ",":
+                    s.pos += 1
+                    c = s.next_char()
+                    if c == "]":  # tolerate a trailing comma
+                        return
+                elif index and c:
+                    yield index + 1, InputError(
+                        f"invalid JSON: expected ',' or ']' after record {index} "
+                        f"(record {index + 1} of the JSON array)", display, index + 1), True
+                    return
+                if not c:
+                    warn(f"{display}: truncated JSON array: no closing ']'; "
+                         f"loaded the {index} complete records")
+                    return
+                while True:
+                    try:
+                        obj, end = raw_decode(s.buf, s.pos)
+                    except json.JSONDecodeError as e:
+                        # Out of data rather than bad data: the scanner stopped at the end.
+                        unterminated = e.msg.startswith("Unterminated string")
+                        near_end = e.pos >= len(s.buf) - 16
+                        if (unterminated or near_end) and s.more():
+                            continue
+                        if unterminated or (near_end and "]" not in s.buf[e.pos:]):
+                            warn(f"{display}: truncated JSON array: record {index + 1} is cut off "
+                                 f"at the end of the file; loaded the {index} complete records")
+                        else:
+                            yield index + 1, InputError(
+                                f"invalid JSON: {e.msg} (record {index + 1} of the JSON array); "
+                                f"the rest of the file is not read", display, index + 1), True
+                        return
+                    # A bare number at the buffer's end may continue in the next chunk.
+                    if end == len(s.buf) and not isinstance(obj, (dict, list)) and s.more():
+                        continue
+                    break
+                s.pos = end
+                index += 1
+                yield index, obj, True
+        except UnicodeDecodeError as e:
+            yield index + 1, InputError(
+                f"not UTF-8: invalid byte 0x{e.object[e.start]:02x} in record {index + 1} of the "
+                f"JSON array; the rest of the file is not read (save the file as UTF-8)",
+                display, index + 1), True
+
+
+# --------------------------------------------------------------------------- records
+
+class _Bad(Exception):
+    """A record problem before its file and line are attached."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class _Layout:
+    list_field: str
+    role_key: str
+    text_key: str
+    roles: dict[str, str]
+
+    @property
+    def expected(self) -> str:
+        names = list(self.roles)
+        return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+_FLAT = _Layout("messages", "role", "content", _OPENAI_ROLES)
+_WILDCHAT = _Layout("conversation", "role", "content", _OPENAI_ROLES)
+_SHAREGPT = _Layout("conversations", "from", "value", _SHAREGPT_ROLES)
+_PAIRED_REAL = _Layout("real_messages", "role", "content", _OPENAI_ROLES)
+_PAIRED_SIM = _Layout("simulated_messages", "role", "content", _OPENAI_ROLES)
+_ID_FIELDS = ("id", "conversation_id", "conversation_hash")
+
+
+def _kind(value) -> str:
+    """JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _show(text: str, limit: int = 40) -> str:
+    """Quote user-supplied text on one short line."""
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return "'" + text.replace("\n", "\\n").replace("\r", "\\r") + "'"
+
+
+def _record_id(rec: dict) -> tuple[str | None, str]:
+    """(id, field it came from); numbers become strings."""
+    for key in _ID_FIELDS:
+        value = rec.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if not value.strip():
+                raise _Bad(f"empty id: '{key}' is blank", key)
+            return value, key
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value), key
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value)), key
+        raise _Bad(f"wrong type: '{key}' must be a string or an integer, got {_kind(value)}", key)
+    return None, "id"
+
+
+def _optional_str(rec: dict, key: str) -> str | None:
+    value = rec.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Bad(f"wrong type: '{key}' must be a string, got {_kind(value)}", key)
+    return value
+
+
+def _metadata(rec: dict) -> dict:
+    value = rec.get("metadata")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad(f"wrong type: 'metadata' must be an object, got {_kind(value)}", "metadata")
+    return value
+
+
+def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
+    """Facet descriptions given in the input; later prefixes win."""
+    out = {}
+    for prefix in prefixes:
+        for paper_name, ours in PRECOMPUTED_FACET_FIELDS.items():
+            key = prefix + paper_name
+            value = rec.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise _Bad(f"wrong type: '{key}' must be a string, got {_kind(value)}", key)
+            out[ours] = value
+    return out
+
+
+def _text(value, role: str, path: str) -> str | None:
+    """Message text from a string or a list of OpenAI content parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        texts = []
+        for j, part in enumerate(value):
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict):
+                t = part.get("text")
+                if isinstance(t, str):
+                    texts.append(t)
+                elif t is not None or part.get("type") == "text":
+                    raise _Bad(f"wrong type: a text part's 'text' must be a string, got {_kind(t)}",
+                               f"{path}[{j}].text")
+                # Image/audio parts carry no user text.
+            else:
+                raise _Bad(f"wrong type: content parts must be objects, got {_kind(part)}",
+                           f"{path}[{j}]")
+        return "\n".join(texts)
+    if value is None and role == ASSISTANT:
+        return None  # tool-call-only assistant turn
+    raise _Bad(f"wrong type: content must be a string or a list of text parts, got {_kind(value)}",
+               path)
+
+
+def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int) -> tuple[Message, ...]:
+    if not isinstance(items, list):
+        raise _Bad(f"wrong type: '{list_field}' must be a list of messages, got {_kind(items)}",
+                   list_field)
+    role_key, text_key, roles = layout.role_key, layout.text_key, layout.roles
+    out: list[Message] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _Bad(f"wrong type: each message must be an object, got {_kind(item)}",
+                       f"{list_field}[{i}]")
+        raw_role = item.get(role_key)
+        if not isinstance(raw_role, str):
+            if role_key not in item:
+                raise _Bad(f"missing field: message has no '{role_key}'",
+                           f"{list_field}[{i}].{role_key}")
+            raise _Bad(f"wrong type: '{role_key}' must be a string, got {_kind(raw_role)}",
+                       f"{list_field}[{i}].{role_key}")
+        role = roles.get(raw_role)
+        if role is None:
+            role = roles.get(raw_role.strip().lower())
+            if role is None:
+                raise _Bad(f"unknown role: {_show(raw_role)} (expected {layout.expected})",
+                           f"{list_field}[{i}].{role_key}")
+        if not role:  # system, tool, ...: not part of the user/assistant exchange
+            continue
+        text = item.get(text_key, _MISSING)
+        if not isinstance(text, str):  # the field path is built only off the fast path
+            if text is _MISSING:
+                raise _Bad(f"missing field: message has no '{text_key}'",
+                           f"{list_field}[{i}].{text_key}")
+            text = _text(text, role, f"{list_field}[{i}].{text_key}")
+        if role == USER:
+            if not text or text.isspace():
+                raise _Bad("empty user turn: the text is empty or only whitespace",
+                           f"{list_field}[{i}].{text_key}")
+            if len(text) > max_chars:
+                raise _Bad(f"user turn too large: {len(text):,} characters, the cap is "
+                           f"{max_chars:,} (raise max_turn_chars to allow it)",
+                           f"{list_field}[{i}].{text_key}")
+        elif not text or text.isspace():
+            # Empty assistant turns (tool calls, failed replies) carry no behaviour.
+            continue
+        out.append(Message(role, text))
+    messages = normalize_messages(out)
+    if not any(m.role == USER for m in messages):
+        raise _Bad(f"no user turn: '{list_field}' has no user message", list_field)
+    return messages
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    stem: str
+    line: int
+    task: str | None
+    in_array: bool
+
+    @property
+    def origin(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class _Reader:
+    """Loading state shared across files: ids seen, paired real conversations."""
+
+    def __init__(self, on_error: str, report: LoadReport, max_turn_chars: int):
+        if on_error not in ON_ERROR_CHOICES:
+            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.on_error = on_error
+        self.report = report
+        self.max_turn_chars = max_turn_chars
+        self.seen: dict[tuple, str] = {}  # (source, task, id) -> origin
+        self.paired_real: dict[tuple, tuple[str, str]] = {}  # (task, id) -> (hash, origin)
+
+    def read(self, path: str | Path) -> Iterator[Conversation]:
+        for file, task in find_files(path):
+            yield from self._read_file(file, task)
+
+    def _fail(self, err: InputError, stats: FileStats) -> None:
+        if self.on_error == "raise":
+            raise err
+        stats.skipped += 1
+        self.report.add_skip(err)
+
+    def _read_file(self, path: Path, task: str | None) -> Iterator[Conversation]:
+        display = str(path)
+        stem = file_stem(path.name)
+        stats = self.report.files.setdefault(display, FileStats())
+        seen_any = False
+        for line, item, in_array in _iter_items(path, display, self.report.warn):
+            seen_any = True
+            if line is not None:
+                stats.read += 1
+            if isinstance(item, InputError):
+                self._fail(item, stats)
+                continue
+            where = _Where(display, stem, line, task, in_array)
+            try:
+                convs = self._build(item, where)
+            except _Bad as bad:
+                suffix = f" (record {line} of the JSON array)" if in_array else ""
+                self._fail(InputError(bad.message + suffix, display, line, bad.field), stats)
+                continue
+            stats.kept += 1
+            yield from convs
+        if not seen_any:
+            err = InputError("empty file: no records found", display)
+            if self.on_error == "raise":
+                raise err
+            self.report.warn(str(err))
+
+    def _build(self, rec, w: _Where) -> list[Conversation]:
+        if not isinstance(rec, dict):
+            raise _Bad(f"not an object: each record must be a JSON object, got {_kind(rec)}")
+        rid, id_field = _record_id(rec)
+        task = _optional_str(rec, "task") or w.task
+        intent = _optional_str(rec, "intent")
+        metadata = _metadata(rec)
+        if "real_messages" in rec or "simulated_messages" in rec:
+            return self._build_paired(rec, w, rid, id_field, task, intent, metadata)
+
+        if "messages" in rec:
+            layout = _FLAT
+        elif "conversations" in rec:
+            layout = _SHAREGPT
+        elif "conversation" in rec:
+            layout = _WILDCHAT
+        else:
+            raise _Bad("missing field: no messages (expected 'messages', 'conversations', "
+                       "'conversation', or 'real_messages' with 'simulated_messages')", "messages")
+        source = rec.get("source", w.stem)
+        if source is None:
+            source = w.stem
+        if not isinstance(source, str) or not source.strip():
+            raise _Bad(f"wrong type: 'source' must be a non-empty string, got {_kind(source)}",
+                       "source")
+        messages = _parse_messages(rec[layout.list_field], layout, layout.list_field,
+                                   self.max_turn_chars)
+        conv = Conversation(rid if rid is not None else f"{w.stem}:{w.line}", source, messages,
+                            task, intent, metadata, _precomputed(rec, ("",)), w.origin)
+        if rid is not None:
+            self._check_unique(conv, id_field)
+            self.seen[(conv.source, conv.task, conv.id)] = w.origin
+        return [conv]
+
+    def _build_paired(self, rec: dict, w: _Where, rid: str | None, id_field: str,
+                      task: str | None, intent: str | None, metadata: dict) -> list[Conversation]:
+        if rid is None:
+            raise _Bad("missing field: paired records need an 'id' to match the real "
+                       "conversation across simulator files", "id")
+        for key in ("simulated_messages", "real_messages"):
+            if key not in rec:
+                raise _Bad(f"missing field: paired record has no '{key}'", key)
+        cap = self.max_turn_chars
+        sim = Conversation(rid, w.stem,
+                           _parse_messages(rec["simulated_messages"], _PAIRED_SIM,
+                                           "simulated_messages", cap),
+                           task, intent, metadata, _precomputed(rec, ("", "simulated_")), w.origin)
+        real = Conversation(rid, REAL_PAIRED_SOURCE,
+                            _parse_messages(rec["real_messages"], _PAIRED_REAL, "real_messages", cap),
+                            task, intent, dict(metadata), _precomputed(rec, ("real_",)), w.origin)
+        # The same real user repeats in every simulator's file: keep one copy.
+        real_hash = real.content_hash()
+        prev = self.paired_real.get((task, rid))
+        if prev is not None and prev[0] != real_hash:
+            raise _Bad(f"mismatched ids in the paired layout: id {_show(rid)} has different "
+                       f"real_messages at {prev[1]}", "real_messages")
+        self._check_unique(sim, id_field)
+        if prev is None:
+            self._check_unique(real, id_field)
+        self.seen[(sim.source, task, rid)] = w.origin
+        if prev is not None:
+            self.report.real_deduplicated += 1
+            return [sim]
+        self.paired_real[(task, rid)] = (real_hash, w.origin)
+        self.seen[(real.source, task, rid)] = w.origin
+        return [sim, real]
+
+    def _check_unique(self, conv: Conversation, id_field: str) -> None:
+        prev = self.seen.get((conv.source, conv.task, conv.id))
+        if prev is not None:
+            raise _Bad(f"duplicate id: {_show(conv.id)} is already used in source "
+                       f"'{conv.source}' at {prev}", id_field)

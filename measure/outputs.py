@@ -1,0 +1,87 @@
+"""measure.json (schema ensemble-fit/measure/v1), its CSV table and the .npz
+of per-source distributions."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .atomic import write_bytes, write_json, write_text
+from .conversation import fingerprint
+from .pipeline import REAL, Measurement
+
+MEASURE_SCHEMA = "ensemble-fit/measure/v1"
+METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
+
+
+def measure_json(m: Measurement, extra: dict | None = None) -> dict:
+    prep = m.prep
+    counts = {REAL: int(len(prep.rows_of(REAL)))}
+    counts.update({s: int(len(prep.rows_of(s))) for s in prep.simulators})
+    out = {
+        "schema": MEASURE_SCHEMA,
+        "version": __version__,
+        "real": prep.real_names,
+        "simulators": prep.simulators,
+        "facets": prep.facets,
+        "k": m.k,
+        "facet_weights": m.facet_weights,
+        "n": counts,
+        "n_heldout_real": int(prep.heldout.sum()),
+        "ranking": m.ranking(),
+        "gap": {s: {"overall": m.gap[s]["overall"],
+                    **{f: {key: m.gap[s][f][key] for key in (*METRICS, "js_ci")} for f in prep.facets}}
+                for s in prep.simulators},
+        "noise_floor": m.noise_floor,
+        "codebook_seed_spread": m.seed_spread,
+        "pairwise": {"names": m.pairwise["names"], "js": m.pairwise["js"],
+                     "per_facet": m.pairwise["per_facet"]},
+        "by_task": m.by_task,
+        "by_family": m.by_family,
+        "dropped": [{"id": d[0], "source": d[1], "facet": d[2], "reason": d[3]} for d in prep.dropped],
+        "config": m.config.to_dict(),
+        "data_fingerprint": fingerprint(prep.conversations),
+        "units": {"js": "bits", "js_nats": "nats", "kl_forward": "nats, KL(real || sim), alpha=1/k",
+                  "kl_backward": "nats, KL(sim || real), alpha=1/k", "tv": "[0,1]", "hellinger": "[0,1]"},
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def ranking_csv(m: Measurement) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    facets = m.prep.facets
+    w.writerow(["rank", "simulator", "n", "js", "js_ci_lo", "js_ci_hi", "floor_js", "seed_std",
+                *[f"{f}_js" for f in facets]])
+    for r, s in enumerate(m.ranking(), 1):
+        g = m.gap[s]
+        w.writerow([r, s, g["overall"]["n"], f"{g['overall']['js']:.6f}", f"{g['overall']['js_ci'][0]:.6f}",
+                    f"{g['overall']['js_ci'][1]:.6f}", f"{m.noise_floor['overall']['js']:.6f}",
+                    f"{m.seed_spread[s]['std']:.6f}", *[f"{g[f]['js']:.6f}" for f in facets]])
+    return buf.getvalue()
+
+
+def distributions_npz(m: Measurement) -> bytes:
+    arrays = {}
+    for f, per in m.dist.items():
+        for s, p in per.items():
+            arrays[f"{f}/{s}"] = p
+    arrays["sources"] = np.array([REAL] + m.prep.simulators)
+    arrays["facets"] = np.array(m.prep.facets)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_measure_outputs(m: Measurement, out_dir: str | Path, extra: dict | None = None) -> dict:
+    out_dir = Path(out_dir)
+    data = measure_json(m, extra)
+    write_json(out_dir / "measure.json", data)
+    write_text(out_dir / "measure.csv", ranking_csv(m))
+    write_bytes(out_dir / "distributions.npz", distributions_npz(m))
+    return data

@@ -1,0 +1,365 @@
+"""The measurement pipeline, composed in one place, top to bottom:
+
+    conversations -> facet texts -> embeddings -> shared codebooks -> labels
+    -> per-source distributions -> divergences (+ bootstrap CI, noise floor,
+    codebook-seed spread) -> pairwise matrix -> breakdowns
+
+Every expensive step is cached on disk (facet texts, embeddings, codebooks),
+so a rerun with the same inputs recomputes nothing but the cheap statistics.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import divergence as dv
+from .codebook import Codebook, default_k
+from .conversation import Conversation
+from .distributions import histogram
+from .errors import ConfigError, EnsembleFitError
+from .facet_table import FacetTable, embed_columns, extract_facets
+from .facets.base import BEHAVIOUR_FACETS, RAW_FACET
+from .progress import QUIET, Reporter
+from .uncertainty import bootstrap_gap, noise_floor
+
+REAL = "real"  # the pooled real-user population in every output
+
+
+@dataclass
+class MeasureConfig:
+    facets: tuple[str, ...] = BEHAVIOUR_FACETS
+    k: dict[str, int] = field(default_factory=dict)  # per-facet cluster counts
+    k_default: int | None = None      # for facets not in `k`; None = n/10 capped at 500
+    pca_variance: float | None = 0.9  # fraction of variance kept; None = no PCA
+    seed: int = 0
+    n_bootstrap: int = 200
+    n_floor: int = 50
+    n_codebook_seeds: int = 3         # codebooks refit with this many seeds for the spread
+    facet_weights: dict[str, float] | None = None  # None = equal
+    heldout_fraction: float = 0.0     # share of real users kept out of codebooks (run: 0.3)
+    minibatch_threshold: int = 20000
+
+    def weights(self, facets: Sequence[str] | None = None) -> dict[str, float]:
+        facets = list(facets or self.facets)
+        raw = {f: float((self.facet_weights or {}).get(f, 1.0 if not self.facet_weights else 0.0))
+               for f in facets}
+        total = sum(raw.values())
+        if total <= 0 or any(v < 0 for v in raw.values()):
+            raise ConfigError(f"facet weights must be >= 0 with a positive sum, got {raw}")
+        return {f: v / total for f, v in raw.items()}
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["facets"] = list(self.facets)
+        return d
+
+
+@dataclass
+class Prepared:
+    """Everything up to embeddings, for every kept conversation (a row)."""
+    conversations: list[Conversation]
+    table: FacetTable
+    facets: list[str]
+    sources: np.ndarray            # (n,) source name of each row
+    is_real: np.ndarray            # (n,) bool
+    heldout: np.ndarray            # (n,) bool: real rows kept out of every fit
+    tasks: np.ndarray              # (n,) task or "" when absent
+    real_names: list[str]
+    simulators: list[str]
+    embedder_key: str
+    dropped: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def fit_real(self) -> np.ndarray:
+        return self.is_real & ~self.heldout
+
+    def rows_of(self, source: str) -> np.ndarray:
+        if source == REAL:
+            return np.flatnonzero(self.fit_real)
+        return np.flatnonzero(self.sources == source)
+
+    def min_source_size(self) -> int:
+        sizes = [len(self.rows_of(s)) for s in [REAL] + self.simulators]
+        return min(sizes)
+
+
+def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], simulators: Sequence[str],
+            extractor, embedder, facets: Sequence[str], heldout_fraction: float = 0.0, seed: int = 0,
+            cache_dir: Path | None = None, reporter: Reporter = QUIET) -> Prepared:
+    facets = list(facets)
+    with reporter.stage("describe facets"):
+        table = extract_facets(conversations, extractor, facets, cache_dir=cache_dir, log=reporter.warn)
+    # A conversation whose description failed for some facet is dropped from
+    # every facet: a missing description must not become a spurious cluster.
+    bad = np.zeros(len(conversations), dtype=bool)
+    for col in table.columns.values():
+        bad |= col.index < 0
+    keep = np.flatnonzero(~bad)
+    if len(keep) < len(conversations):
+        reporter.warn(f"{int(bad.sum())} conversations dropped: facet extraction failed for them "
+                      f"(see measure.json 'dropped')")
+        conversations = [conversations[i] for i in keep]
+        for col in table.columns.values():
+            col.index = col.index[keep]
+            if col.features is not None:
+                col.features = col.features[keep]
+    total_texts = sum(len(c.texts) for c in table.columns.values())
+    with reporter.stage("embed descriptions", total=total_texts) as advance:
+        embed_columns(table, embedder, progress=lambda f, adv, tot: advance(adv))
+    sources = np.array([c.source for c in conversations], dtype=object)
+    real_set = set(real_names)
+    is_real = np.array([s in real_set for s in sources])
+    tasks = np.array([c.task or "" for c in conversations], dtype=object)
+    heldout = split_heldout(conversations, is_real, heldout_fraction, seed)
+    prep = Prepared(conversations=list(conversations), table=table, facets=facets, sources=sources,
+                    is_real=is_real, heldout=heldout, tasks=tasks, real_names=list(real_names),
+                    simulators=list(simulators), embedder_key=getattr(embedder, "key", "precomputed"),
+                    dropped=list(table.failures))
+    if len(prep.rows_of(REAL)) < 2:
+        raise EnsembleFitError("too few real-user conversations left to fit on "
+                               f"({len(prep.rows_of(REAL))}); lower --heldout or add data")
+    return prep
+
+
+def split_heldout(conversations: Sequence[Conversation], is_real: np.ndarray, fraction: float,
+                  seed: int) -> np.ndarray:
+    """Hold out a share of real users, stratified by task, decided by a hash of
+    (seed, id) so the split does not depend on file order."""
+    heldout = np.zeros(len(conversations), dtype=bool)
+    if fraction <= 0:
+        return heldout
+    by_task: dict[str, list[int]] = {}
+    for i in np.flatnonzero(is_real):
+        by_task.setdefault(conversations[i].task or "", []).append(int(i))
+    for rows in by_task.values():
+        order = sorted(rows, key=lambda i: hashlib.sha256(
+            f"{seed}\x00{conversations[i].source}\x00{conversations[i].id}".encode()).hexdigest())
+        n_out = int(round(fraction * len(order)))
+        n_out = min(n_out, len(order) - 1)
+        heldout[order[:n_out]] = True
+    return heldout
+
+
+# ---------------------------------------------------------------- codebooks
+
+def resolve_k(prep: Prepared, config: MeasureConfig) -> dict[str, int]:
+    auto = config.k_default or default_k(prep.min_source_size())
+    return {f: int(config.k.get(f, auto)) for f in prep.facets}
+
+
+def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: int,
+                  minibatch_threshold: int) -> str:
+    col = prep.table.columns[facet]
+    h = hashlib.sha256(json.dumps([prep.embedder_key, facet, k, pca, seed, minibatch_threshold,
+                                   "codebook-v1"]).encode())
+    pool = np.flatnonzero(~prep.heldout)
+    h.update(col.index[pool].tobytes())
+    h.update("\x00".join(prep.sources[pool]).encode())
+    for t in col.texts:
+        h.update(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+    return h.hexdigest()[:24]
+
+
+def fit_labels(prep: Prepared, facet: str, k: int, seed: int, pca_variance: float | None,
+               minibatch_threshold: int = 20000, cache_dir: Path | None = None,
+               memo: dict | None = None) -> tuple[np.ndarray, int]:
+    """Fit (or load) the facet's shared codebook; return labels of every row and effective k.
+
+    The codebook is fit on all sources except held-out real users, balanced
+    across sources by the Codebook itself (groups = source).
+    """
+    key = _codebook_key(prep, facet, k, pca_variance, seed, minibatch_threshold)
+    if memo is not None and key in memo:
+        return memo[key]
+    col = prep.table.columns[facet]
+    path = None if cache_dir is None else Path(cache_dir) / "codebooks" / f"{facet}-{key}.npz"
+    book = None
+    if path is not None and path.exists():
+        try:
+            book = Codebook.load(path)
+        except Exception:  # corrupt cache entry: refit and overwrite
+            book = None
+    if book is None:
+        pool = np.flatnonzero(~prep.heldout)
+        groups = np.where(prep.is_real[pool], REAL, prep.sources[pool])
+        book = Codebook(n_clusters=k, pca_variance=pca_variance, random_state=seed,
+                        minibatch_threshold=minibatch_threshold)
+        book.fit(col.embeddings[col.index[pool]], groups=groups)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            book.save(path)
+    labels = book.predict(col.embeddings)[col.index].astype(np.int32)
+    out = (labels, int(book.n_clusters_))
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
+# ---------------------------------------------------------------- statistics
+
+def source_distributions(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
+                         rows_mask: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """facet -> source -> probability vector; REAL is the pooled fit part."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for f in prep.facets:
+        out[f] = {}
+        for s in [REAL] + prep.simulators:
+            rows = prep.rows_of(s)
+            if rows_mask is not None:
+                rows = rows[rows_mask[rows]]
+            if len(rows):
+                out[f][s] = histogram(labels[f][rows], k[f])
+    return out
+
+
+@dataclass
+class Measurement:
+    config: MeasureConfig
+    prep: Prepared
+    k: dict[str, int]
+    facet_weights: dict[str, float]
+    labels: dict[str, np.ndarray]
+    dist: dict[str, dict[str, np.ndarray]]
+    gap: dict[str, dict]
+    noise_floor: dict
+    seed_spread: dict[str, dict]
+    pairwise: dict
+    by_task: dict
+    by_family: dict
+
+    @property
+    def simulators(self) -> list[str]:
+        return self.prep.simulators
+
+    def ranking(self) -> list[str]:
+        return sorted(self.simulators, key=lambda s: (self.gap[s]["overall"]["js"], s))
+
+
+def measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None = None,
+            metadata: dict | None = None, reporter: Reporter = QUIET, memo: dict | None = None) -> Measurement:
+    k_req = resolve_k(prep, config)
+    fw = config.weights(prep.facets)
+    labels: dict[str, np.ndarray] = {}
+    k: dict[str, int] = {}
+    with reporter.stage("fit shared codebooks", total=len(prep.facets)) as advance:
+        for f in prep.facets:
+            labels[f], k[f] = fit_labels(prep, f, k_req[f], config.seed, config.pca_variance,
+                                         config.minibatch_threshold, cache_dir, memo)
+            advance()
+    dist = source_distributions(prep, labels, k)
+    real_rows = prep.rows_of(REAL)
+    real_labels = {f: labels[f][real_rows] for f in prep.facets}
+
+    with reporter.stage("divergences, bootstrap and noise floor", total=len(prep.simulators)) as advance:
+        gap = {}
+        for i, s in enumerate(prep.simulators):
+            sim_rows = prep.rows_of(s)
+            row: dict = {}
+            for f in prep.facets:
+                row[f] = dv.all_divergences(dist[f][REAL], dist[f][s])
+            overall = sum(fw[f] * row[f]["js"] for f in prep.facets)
+            boot = bootstrap_gap(real_labels, {f: labels[f][sim_rows] for f in prep.facets}, k, fw,
+                                 n_boot=config.n_bootstrap, seed=config.seed + 1000 + i)
+            for f in prep.facets:
+                row[f]["js_ci"] = _pair(boot.ci(f))
+            row["overall"] = {"js": overall, "js_ci": _pair(boot.ci("overall")),
+                              "n": int(len(sim_rows))}
+            gap[s] = row
+            advance()
+        n_sim = int(np.median([len(prep.rows_of(s)) for s in prep.simulators])) if prep.simulators else 0
+        n_half = max(1, min(n_sim, len(real_rows) // 2)) if n_sim else None
+        floor = noise_floor(real_labels, k, fw, n_half=n_half, n_rep=config.n_floor, seed=config.seed)
+        floor_json = {"overall": {"js": floor.mean["overall"], "js_p95": floor.p95["overall"]},
+                      "n_half": int(floor.n_half)}
+        for f in prep.facets:
+            floor_json[f] = {"js": floor.mean[f], "js_p95": floor.p95[f]}
+
+    seed_spread = codebook_seed_spread(prep, config, k_req, fw, cache_dir, reporter, memo)
+    pairwise = pairwise_matrix(prep, dist, fw)
+    by_task = task_breakdown(prep, labels, k, fw) if len(set(prep.tasks) - {""}) > 0 else {}
+    by_family = family_breakdown(gap, metadata) if metadata else {}
+    return Measurement(config=config, prep=prep, k=k, facet_weights=fw, labels=labels, dist=dist,
+                       gap=gap, noise_floor=floor_json, seed_spread=seed_spread, pairwise=pairwise,
+                       by_task=by_task, by_family=by_family)
+
+
+def _pair(ci) -> list[float]:
+    lo, hi = ci
+    return [float(lo), float(hi)]
+
+
+def overall_js(dist_real: dict[str, np.ndarray], dist_sim: dict[str, np.ndarray], fw: dict[str, float]) -> float:
+    return float(sum(w * dv.js(dist_real[f], dist_sim[f]) for f, w in fw.items()))
+
+
+def codebook_seed_spread(prep: Prepared, config: MeasureConfig, k_req: dict[str, int], fw,
+                         cache_dir, reporter: Reporter, memo) -> dict[str, dict]:
+    """Refit every codebook with a few seeds; report each simulator's gap std."""
+    n = max(1, config.n_codebook_seeds)
+    per_seed: list[dict[str, float]] = []
+    with reporter.stage("codebook-seed spread", total=n * len(prep.facets)) as advance:
+        for j in range(n):
+            seed = config.seed + j
+            labels, k = {}, {}
+            for f in prep.facets:
+                labels[f], k[f] = fit_labels(prep, f, k_req[f], seed, config.pca_variance,
+                                             config.minibatch_threshold, cache_dir, memo)
+                advance()
+            dist = source_distributions(prep, labels, k)
+            per_seed.append({s: overall_js({f: dist[f][REAL] for f in prep.facets},
+                                           {f: dist[f][s] for f in prep.facets}, fw)
+                             for s in prep.simulators})
+    out = {}
+    for s in prep.simulators:
+        vals = np.array([d[s] for d in per_seed])
+        out[s] = {"seeds": n, "mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if n > 1 else 0.0}
+    return out
+
+
+def pairwise_matrix(prep: Prepared, dist, fw) -> dict:
+    names = [REAL] + prep.simulators
+    per_facet = {}
+    overall = np.zeros((len(names), len(names)))
+    for f in prep.facets:
+        m = np.zeros((len(names), len(names)))
+        for i, a in enumerate(names):
+            for j in range(i + 1, len(names)):
+                m[i, j] = m[j, i] = dv.js(dist[f][a], dist[f][names[j]])
+        per_facet[f] = m
+        overall += fw[f] * m
+    return {"names": names, "js": overall, "per_facet": per_facet}
+
+
+def task_breakdown(prep: Prepared, labels, k, fw) -> dict:
+    out = {}
+    for task in sorted(set(prep.tasks) - {""}):
+        mask = prep.tasks == task
+        dist = source_distributions(prep, labels, k, rows_mask=mask)
+        if not all(REAL in dist[f] for f in prep.facets):
+            continue
+        out[task] = {"n_real": int((prep.fit_real & mask).sum()), "gap": {}}
+        for s in prep.simulators:
+            if all(s in dist[f] for f in prep.facets):
+                per = {f: dv.js(dist[f][REAL], dist[f][s]) for f in prep.facets}
+                out[task]["gap"][s] = {"overall": {"js": sum(fw[f] * per[f] for f in prep.facets)},
+                                       **{f: {"js": v} for f, v in per.items()}}
+    return out
+
+
+def family_breakdown(gap: dict, metadata: dict) -> dict:
+    out: dict[str, dict] = {"family": {}, "size": {}}
+    for attr in ("family", "size"):
+        groups: dict[str, list[float]] = {}
+        for s, row in gap.items():
+            info = metadata.get(s)
+            val = getattr(info, attr, None) if info else None
+            if val:
+                groups.setdefault(str(val), []).append(row["overall"]["js"])
+        out[attr] = {g: {"n": len(v), "mean_js": float(np.mean(v)), "min_js": float(np.min(v)),
+                         "max_js": float(np.max(v))} for g, v in sorted(groups.items())}
+    return out

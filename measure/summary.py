@@ -1,0 +1,136 @@
+"""What a loaded dataset contains, per source, and what went wrong loading it.
+
+Backs `ensemble-fit inspect PATH`: users check their data here before paying
+for facet extraction.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .loaders import Dataset
+
+
+@dataclass
+class SourceSummary:
+    name: str
+    is_real: bool
+    n_conversations: int
+    tasks: dict[str, int]      # task -> conversations; conversations without a task not listed
+    n_without_task: int
+    turns_mean: float          # user turns per conversation
+    turns_median: float
+    turns_min: int
+    turns_max: int
+    mean_user_chars: float     # characters per user turn, over all user turns
+
+
+@dataclass
+class DatasetSummary:
+    sources: list[SourceSummary]  # real sources first, then simulators, each by name
+    n_conversations: int
+    tasks: list[str]
+    n_files: int
+    records_read: int
+    records_kept: int
+    skipped: int
+    skip_reasons: dict[str, int]
+    real_deduplicated: int
+    fingerprint: str
+    problems: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+
+
+def summarize_source(name: str, is_real: bool, convs: list) -> SourceSummary:
+    turns = [c.n_user_turns for c in convs]
+    lengths = [len(t) for c in convs for t in c.user_turns]
+    tasks = Counter(c.task for c in convs if c.task is not None)
+    return SourceSummary(
+        name=name, is_real=is_real, n_conversations=len(convs),
+        tasks=dict(sorted(tasks.items())),
+        n_without_task=sum(1 for c in convs if c.task is None),
+        turns_mean=statistics.fmean(turns) if turns else 0.0,
+        turns_median=float(statistics.median(turns)) if turns else 0.0,
+        turns_min=min(turns, default=0), turns_max=max(turns, default=0),
+        mean_user_chars=statistics.fmean(lengths) if lengths else 0.0)
+
+
+def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
+    """Load-report problems plus gaps that make a comparison lopsided."""
+    report = dataset.report
+    problems = []
+    if report.skipped:
+        reasons = ", ".join(f"{r} ({n})" for r, n in sorted(report.reasons.items(),
+                                                              key=lambda kv: (-kv[1], kv[0])))
+        problems.append(f"{report.skipped} record(s) skipped: {reasons}")
+    problems.extend(report.warnings)
+    # A simulator missing a task that real users have cannot be compared on it.
+    real_tasks = {t for s in sources if s.is_real for t in s.tasks}
+    for s in sources:
+        if not s.is_real and real_tasks:
+            missing = sorted(real_tasks - set(s.tasks))
+            if missing:
+                problems.append(f"simulator '{s.name}' has no conversations for task(s) "
+                                f"{', '.join(missing)} that real users have")
+    return problems
+
+
+def summarize(dataset: Dataset) -> DatasetSummary:
+    groups = dataset.by_source()
+    real = set(dataset.real_sources)
+    order = sorted(groups, key=lambda n: (n not in real, n))
+    sources = [summarize_source(n, n in real, groups[n]) for n in order]
+    report = dataset.report
+    return DatasetSummary(
+        sources=sources, n_conversations=len(dataset.conversations), tasks=dataset.tasks,
+        n_files=len(report.files), records_read=report.records_read,
+        records_kept=report.records_kept, skipped=report.skipped,
+        skip_reasons=dict(report.reasons), real_deduplicated=report.real_deduplicated,
+        fingerprint=dataset.fingerprint, problems=find_problems(dataset, sources),
+        examples=list(report.examples))
+
+
+def _tasks_cell(s: SourceSummary) -> str:
+    parts = [f"{t} ({n})" for t, n in s.tasks.items()]
+    if s.n_without_task and s.tasks:
+        parts.append(f"none ({s.n_without_task})")
+    return ", ".join(parts) or "-"
+
+
+def render_summary(summary: DatasetSummary, console: Console, max_examples: int = 5) -> None:
+    table = Table(title="Sources")
+    table.add_column("source")
+    table.add_column("kind")
+    table.add_column("conversations", justify="right")
+    table.add_column("tasks")
+    table.add_column("user turns mean / median / min-max", justify="right")
+    table.add_column("chars per user turn", justify="right")
+    for s in summary.sources:
+        table.add_row(Text(s.name), "real" if s.is_real else "simulator", str(s.n_conversations),
+                      Text(_tasks_cell(s)),
+                      f"{s.turns_mean:.2f} / {s.turns_median:g} / {s.turns_min}-{s.turns_max}",
+                      f"{s.mean_user_chars:.1f}")
+    console.print(table)
+    console.print(f"{summary.n_conversations} conversations from {summary.n_files} file(s), "
+                  f"{summary.records_kept} of {summary.records_read} records kept; "
+                  f"{summary.real_deduplicated} repeated real conversation(s) merged; "
+                  f"fingerprint {summary.fingerprint}", highlight=False)
+    if not summary.problems:
+        console.print("No problems found.")
+        return
+    problems = Table(title="Problems", show_header=False)
+    problems.add_column("problem")
+    for p in summary.problems:
+        problems.add_row(Text(p))  # Text: file names and fields hold '[...]'
+    console.print(problems)
+    if summary.examples:
+        console.print("Examples of skipped records:")
+        for e in summary.examples[:max_examples]:
+            console.print(f"  {e}", markup=False, highlight=False)
+        if len(summary.examples) > max_examples:
+            console.print(f"  ... {len(summary.examples) - max_examples} more")

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test suite, with the real embedding model. Installs into .venv on first use.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+cd "$ROOT"
+exec "$VENV/bin/python" -m pytest -q "$@"

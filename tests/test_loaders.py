@@ -1,0 +1,429 @@
+"""Each input layout parses into the same Conversation model; datasets group by source."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from measure.conversation import Message
+from measure.errors import ConfigError, InputError
+from measure.loaders import Dataset, LoadReport, file_stem, iter_conversations, load_dataset
+from measure.summary import render_summary, summarize
+
+
+def chat(*texts: str) -> list[dict]:
+    """Alternating user/assistant messages, user first."""
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(texts)]
+
+
+def write_jsonl(path: Path, records: list, newline: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + newline for r in records), encoding="utf-8",
+                    newline="")
+    return path
+
+
+def pairs(conv) -> list[tuple[str, str]]:
+    return [(m.role, m.content) for m in conv.messages]
+
+
+# ----------------------------------------------------------------------------- formats
+
+def test_flat_jsonl_fields(tmp_path):
+    f = write_jsonl(tmp_path / "data.jsonl", [
+        {"id": 7, "source": "real", "task": "coding", "intent": "debug", "metadata": {"lang": "py"},
+         "requests_facet": "asks for a fix", "communication_style_facet": "terse",
+         "messages": [{"role": "system", "content": "be nice"}, *chat("fix it", "done", "thanks"),
+                      {"role": "tool", "content": "ignored"}]},
+        {"id": "b", "source": "sim_a", "messages": chat("hello")},
+    ])
+    convs = list(iter_conversations(f))
+    assert [(c.id, c.source, c.task, c.intent) for c in convs] == [
+        ("7", "real", "coding", "debug"), ("b", "sim_a", None, None)]
+    assert pairs(convs[0]) == [("user", "fix it"), ("assistant", "done"), ("user", "thanks")]
+    assert convs[0].metadata == {"lang": "py"}
+    assert convs[0].precomputed == {"requests": "asks for a fix", "style": "terse"}
+    assert convs[0].origin == f"{f}:1"
+    assert convs[1].origin == f"{f}:2"
+
+
+def test_flat_without_source_uses_file_stem_and_line_ids(tmp_path):
+    f = write_jsonl(tmp_path / "sim_terse.jsonl", [{"messages": chat("a")}, {"messages": chat("b")}])
+    convs = list(iter_conversations(f))
+    assert [(c.source, c.id) for c in convs] == [("sim_terse", "sim_terse:1"),
+                                                ("sim_terse", "sim_terse:2")]
+
+
+def test_sharegpt_jsonl_roles_mapped(tmp_path):
+    f = write_jsonl(tmp_path / "sg.jsonl", [
+        {"id": "s1", "conversations": [{"from": "system", "value": "sys"},
+                                       {"from": "human", "value": "q"},
+                                       {"from": "gpt", "value": "a"},
+                                       {"from": "user", "value": "q2"},
+                                       {"from": "chatgpt", "value": "a2"},
+                                       {"from": "bard", "value": "a3"}]},
+    ])
+    (conv,) = iter_conversations(f)
+    assert (conv.id, conv.source) == ("s1", "sg")
+    assert pairs(conv) == [("user", "q"), ("assistant", "a"), ("user", "q2"),
+                           ("assistant", "a2\n\na3")]
+
+
+def test_sharegpt_json_array_with_source_field(tmp_path):
+    f = tmp_path / "dump.json"
+    f.write_text(json.dumps([
+        {"id": "x", "source": "real_sharegpt", "conversations": [{"from": "human", "value": "hi"}]},
+        {"id": "y", "source": "real_sharegpt", "conversations": [{"from": "human", "value": "yo"},
+                                                                 {"from": "gpt", "value": "hey"}]},
+    ], indent=2))
+    convs = list(iter_conversations(f))
+    assert [(c.id, c.source, c.origin) for c in convs] == [
+        ("x", "real_sharegpt", f"{f}:1"), ("y", "real_sharegpt", f"{f}:2")]
+
+
+def test_wildchat_conversation_hash_as_id(tmp_path):
+    f = write_jsonl(tmp_path / "wild.jsonl", [
+        {"conversation_hash": "abc123", "model": "gpt-4",
+         "conversation": [{"role": "system", "content": "s"}, *chat("q", "a")]},
+        {"conversation_id": 42, "conversation": chat("q")},
+    ])
+    convs = list(iter_conversations(f))
+    assert [(c.id, c.source) for c in convs] == [("abc123", "wild"), ("42", "wild")]
+    assert pairs(convs[0]) == [("user", "q"), ("assistant", "a")]
+
+
+def test_openai_content_parts_joined(tmp_path):
+    f = write_jsonl(tmp_path / "parts.jsonl", [{"id": "p", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "look at"},
+                                     {"type": "image_url", "image_url": {"url": "http://x"}},
+                                     {"type": "text", "text": "this"}]},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "t"}]},
+        {"role": "tool", "content": "result"},
+        {"role": "assistant", "content": [{"type": "text", "text": "ok"}]}]}])
+    (conv,) = iter_conversations(f)
+    assert pairs(conv) == [("user", "look at\nthis"), ("assistant", "ok")]
+
+
+def test_normalization_merges_and_drops_leading_assistant(tmp_path):
+    f = write_jsonl(tmp_path / "n.jsonl", [{"id": "n", "messages": [
+        {"role": "assistant", "content": "Hi! How can I help?"},
+        {"role": "user", "content": "part one"},
+        {"role": "user", "content": "part two"},
+        {"role": "assistant", "content": "   "},  # empty reply: no behaviour, dropped
+        {"role": "user", "content": "part three"},
+        {"role": "assistant", "content": "answer"}]}])
+    (conv,) = iter_conversations(f)
+    assert conv.messages == (Message("user", "part one\n\npart two\n\npart three"),
+                             Message("assistant", "answer"))
+    assert conv.n_user_turns == 1
+
+
+def test_file_stem():
+    assert [file_stem(n) for n in ("a.jsonl", "b.json", "c.jsonl.gz", "d.JSON.GZ", "e.txt")] == [
+        "a", "b", "c", "d", "e"]
+
+
+# ----------------------------------------------------------------------------- folders
+
+def test_folder_mixing_formats(tmp_path):
+    write_jsonl(tmp_path / "real.jsonl", [{"id": i, "messages": chat(f"r{i}")} for i in range(3)])
+    write_jsonl(tmp_path / "nested" / "sim_sg.jsonl",
+                [{"id": i, "conversations": [{"from": "human", "value": f"s{i}"}]} for i in range(2)])
+    (tmp_path / "sim_wild.json").write_text(json.dumps(
+        [{"conversation_hash": f"h{i}", "conversation": chat(f"w{i}")} for i in range(4)]))
+    (tmp_path / "notes.txt").write_text("not data")
+    write_jsonl(tmp_path / ".hidden" / "sim_x.jsonl", [{"messages": chat("x")}])
+    ds = load_dataset(tmp_path)
+    assert ds.real_sources == ["real"]
+    assert ds.simulators == ["sim_sg", "sim_wild"]
+    assert {k: len(v) for k, v in ds.by_source().items()} == {"real": 3, "sim_sg": 2, "sim_wild": 4}
+    # The sub-folder names the task for records that do not carry one.
+    assert ds.tasks == ["nested"]
+    assert ds.report.records_read == 9 and ds.report.records_kept == 9
+    assert ds.report.files[str(tmp_path / "sim_wild.json")].read == 4
+
+
+def paper_layout(root: Path, task_dirs=("",), sims=("sim_a", "sim_b", "sim_c"), n=5):
+    for task in task_dirs:
+        for sim in sims:
+            write_jsonl(root / task / f"{sim}.jsonl", [
+                {"id": i, "real_messages": chat(f"real {task} {i}", "ok", "thanks"),
+                 "simulated_messages": chat(f"{sim} {task} {i}")} for i in range(n)])
+
+
+def test_paper_layout_dedups_real_by_id(tmp_path):
+    paper_layout(tmp_path)
+    ds = load_dataset(tmp_path)
+    counts = {k: len(v) for k, v in ds.by_source().items()}
+    assert counts == {"real": 5, "sim_a": 5, "sim_b": 5, "sim_c": 5}
+    assert ds.real_sources == ["real"] and ds.simulators == ["sim_a", "sim_b", "sim_c"]
+    assert len(ds.real()) == 5
+    assert sum(len(v) for k, v in ds.by_source().items() if k != "real") == 15
+    assert ds.report.real_deduplicated == 10
+    assert sorted(c.id for c in ds.real()) == ["0", "1", "2", "3", "4"]
+    assert ds.real()[0].n_user_turns == 2
+
+
+def test_paper_layout_task_subfolders(tmp_path):
+    paper_layout(tmp_path, task_dirs=("coding", "writing"), sims=("sim_a", "sim_b"), n=3)
+    ds = load_dataset(tmp_path)
+    assert ds.tasks == ["coding", "writing"]
+    # The same id in two tasks is two different real users.
+    assert sorted((c.task, c.id) for c in ds.real()) == [
+        ("coding", "0"), ("coding", "1"), ("coding", "2"),
+        ("writing", "0"), ("writing", "1"), ("writing", "2")]
+    assert {k: len(v) for k, v in ds.by_source().items()} == {"real": 6, "sim_a": 6, "sim_b": 6}
+    assert ds.report.real_deduplicated == 6
+
+
+def test_paired_precomputed_facets_go_to_their_side(tmp_path):
+    rec = {"id": 1, "real_messages": chat("r"), "simulated_messages": chat("s"),
+           "requests_facet": "sim req", "real_requests_facet": "real req",
+           "simulated_context_facet": "sim ctx"}
+    write_jsonl(tmp_path / "sim_a.jsonl", [rec])
+    sim, real = iter_conversations(tmp_path)
+    assert (sim.source, sim.precomputed) == ("sim_a", {"requests": "sim req", "context": "sim ctx"})
+    assert (real.source, real.precomputed) == ("real", {"requests": "real req"})
+
+
+def test_real_override_and_pooling(tmp_path):
+    write_jsonl(tmp_path / "human_logs.jsonl", [{"id": i, "messages": chat("h")} for i in range(2)])
+    write_jsonl(tmp_path / "real_old.jsonl", [{"id": i, "messages": chat("o")} for i in range(2)])
+    write_jsonl(tmp_path / "sim_a.jsonl", [{"id": i, "messages": chat("s")} for i in range(2)])
+    default = load_dataset(tmp_path)
+    assert (default.real_sources, default.simulators) == (["real_old"], ["human_logs", "sim_a"])
+    override = load_dataset(tmp_path, real=["human_logs", "real_old"])
+    assert (override.real_sources, override.simulators) == (["human_logs", "real_old"], ["sim_a"])
+    assert sorted(c.source for c in override.real()) == ["human_logs"] * 2 + ["real_old"] * 2
+    only = load_dataset(tmp_path, real=["human_logs"])
+    assert (only.real_sources, only.simulators) == (["human_logs"], ["real_old", "sim_a"])
+
+
+def test_real_override_unknown_name(tmp_path):
+    write_jsonl(tmp_path / "sim_a.jsonl", [{"id": i, "messages": chat("s")} for i in range(2)])
+    with pytest.raises(ConfigError, match="--real names source\\(s\\) not in the data: humans"):
+        load_dataset(tmp_path, real=["humans"])
+
+
+def test_several_paths_share_one_dataset(tmp_path):
+    a = write_jsonl(tmp_path / "a" / "real.jsonl", [{"id": i, "messages": chat("r")} for i in range(2)])
+    b = write_jsonl(tmp_path / "b" / "sim.jsonl", [{"id": i, "messages": chat("s")} for i in range(3)])
+    ds = load_dataset([a, str(b)])
+    assert (ds.real_sources, ds.simulators, len(ds.conversations)) == (["real"], ["sim"], 5)
+    assert ds.tasks == []
+
+
+def test_no_real_source_is_a_warning(tmp_path):
+    write_jsonl(tmp_path / "sim_a.jsonl", [{"id": i, "messages": chat("s")} for i in range(2)])
+    ds = load_dataset(tmp_path)
+    assert ds.real_sources == [] and ds.simulators == ["sim_a"]
+    assert ds.report.warnings == [
+        "no real-user source: name one 'real', 'real:*' or 'real_*', or pass --real"]
+
+
+def test_bad_on_error_value(tmp_path):
+    write_jsonl(tmp_path / "x.jsonl", [{"messages": chat("s")}])
+    with pytest.raises(ConfigError, match="on_error must be 'raise' or 'skip'"):
+        load_dataset(tmp_path, on_error="ignore")
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(InputError) as e:
+        load_dataset(tmp_path / "nope")
+    assert (e.value.file, e.value.reason) == (str(tmp_path / "nope"), "not found")
+
+
+def test_folder_without_data_files(tmp_path):
+    (tmp_path / "readme.md").write_text("hi")
+    with pytest.raises(InputError, match="no input files"):
+        load_dataset(tmp_path)
+
+
+# ----------------------------------------------------------------------------- encodings
+
+def _records(n=3):
+    return [{"id": i, "source": "real", "messages": chat(f"héllo {i} ✓", "ok", "more")}
+            for i in range(n)]
+
+
+def _plain(tmp_path) -> list:
+    return [(c.id, c.source, c.messages) for c in
+            iter_conversations(write_jsonl(tmp_path / "plain" / "d.jsonl", _records()))]
+
+
+def test_bom_crlf_and_gzip_give_the_same_conversations(tmp_path):
+    expected = _plain(tmp_path)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in _records())
+    variants = {
+        "bom.jsonl": b"\xef\xbb\xbf" + text.encode(),
+        "crlf.jsonl": text.encode(),
+        "gz.jsonl.gz": gzip.compress(text.encode()),
+        "gz_named_plain.jsonl": gzip.compress(b"\xef\xbb\xbf" + text.encode()),  # magic, not name
+        "bom_array.json": b"\xef\xbb\xbf" + json.dumps(_records(), indent=1).replace(
+            "\n", "\r\n").encode(),
+        "array.json.gz": gzip.compress(json.dumps(_records()).encode()),
+    }
+    for name, data in variants.items():
+        f = tmp_path / name
+        f.write_bytes(data)
+        got = [(c.id, c.source, c.messages) for c in iter_conversations(f)]
+        assert got == expected, name
+
+
+def test_blank_lines_skipped_and_lines_counted(tmp_path):
+    f = tmp_path / "b.jsonl"
+    recs = _records(2)
+    f.write_text("\n" + json.dumps(recs[0]) + "\n   \n\n" + json.dumps(recs[1]) + "\n\n")
+    convs = list(iter_conversations(f))
+    assert [c.origin for c in convs] == [f"{f}:2", f"{f}:5"]
+
+
+def test_sharegpt_truncated_array_stops_with_warning(tmp_path):
+    records = [{"id": f"sg{i}", "conversations": [{"from": "human", "value": f"question {i} é"},
+                                                  {"from": "gpt", "value": "answer"}]}
+               for i in range(4)]
+    full = json.dumps(records, indent=2, ensure_ascii=False).encode()
+    # Cut inside the last record's 'é' (a two-byte character), as a dump cut at a byte count is.
+    cut = full.rindex("é".encode()) + 1
+    f = tmp_path / "sharegpt.json"
+    f.write_bytes(full[:cut])
+    report = LoadReport()
+    convs = list(iter_conversations(f, report=report))
+    assert [c.id for c in convs] == ["sg0", "sg1", "sg2"]
+    assert report.skipped == 0
+    assert report.warnings == [f"{f}: truncated JSON array: record 4 is cut off at the end of "
+                               f"the file; loaded the 3 complete records"]
+
+
+def test_array_truncated_between_records(tmp_path):
+    f = tmp_path / "a.json"
+    f.write_text('[{"id": 1, "messages": [{"role": "user", "content": "a"}]},\n')
+    report = LoadReport()
+    assert [c.id for c in iter_conversations(f, report=report)] == ["1"]
+    assert report.warnings == [f"{f}: truncated JSON array: no closing ']'; "
+                               f"loaded the 1 complete records"]
+
+
+def test_array_larger_than_a_read_chunk(tmp_path):
+    # Records straddle the 1 MiB read boundary, one of them larger than a chunk.
+    records = [{"id": i, "messages": chat("x" * (300_000 if i != 5 else 1_500_000))}
+               for i in range(10)]
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(records))
+    convs = list(iter_conversations(f, max_turn_chars=2_000_000))
+    assert [len(c.user_turns[0]) for c in convs] == [300_000] * 5 + [1_500_000] + [300_000] * 4
+
+
+def test_single_pretty_printed_object_json(tmp_path):
+    f = tmp_path / "one.json"
+    f.write_text(json.dumps({"id": "o", "messages": chat("hi")}, indent=2))
+    assert [(c.id, c.origin) for c in iter_conversations(f)] == [("o", f"{f}:1")]
+
+
+def test_iter_conversations_streams(tmp_path):
+    f = tmp_path / "s.jsonl"
+    f.write_text(json.dumps({"id": 1, "messages": chat("a")}) + "\n{broken\n")
+    it = iter_conversations(f)
+    assert next(it).id == "1"  # yielded before the bad line is read
+    with pytest.raises(InputError):
+        next(it)
+
+
+# ----------------------------------------------------------------------------- dataset helpers
+
+def test_fingerprint_ignores_order_and_sees_content(tmp_path):
+    recs = [{"id": i, "source": "real" if i < 2 else "sim", "messages": chat(f"m{i}")}
+            for i in range(4)]
+    a = load_dataset(write_jsonl(tmp_path / "a.jsonl", recs))
+    b = load_dataset(write_jsonl(tmp_path / "b.jsonl", recs[::-1]))
+    recs[3]["messages"] = chat("changed")
+    c = load_dataset(write_jsonl(tmp_path / "c.jsonl", recs))
+    assert a.fingerprint == b.fingerprint
+    assert a.fingerprint != c.fingerprint
+    assert len(a.fingerprint) == 16
+
+
+def test_dataset_helpers_direct():
+    from measure.conversation import Conversation
+    convs = [Conversation("1", "sim_b", (Message("user", "x"),), task="w"),
+             Conversation("2", "real", (Message("user", "y"),), task="c"),
+             Conversation("3", "sim_b", (Message("user", "z"),))]
+    ds = Dataset(convs, ["real"], ["sim_b"], LoadReport())
+    assert list(ds.by_source()) == ["real", "sim_b"]
+    assert [c.id for c in ds.by_source()["sim_b"]] == ["1", "3"]
+    assert [c.id for c in ds.real()] == ["2"]
+    assert ds.tasks == ["c", "w"]
+
+
+# ----------------------------------------------------------------------------- summary
+
+def test_summary_numbers(tmp_path):
+    write_jsonl(tmp_path / "coding" / "real.jsonl", [
+        {"id": 1, "messages": chat("abcd", "ok", "ef")},               # 2 turns, 4 + 2 chars
+        {"id": 2, "messages": chat("abcdefgh")},                      # 1 turn, 8 chars
+        {"id": 3, "messages": chat("a", "b", "c", "d", "e", "f", "g")},  # 4 turns, 1 char each
+    ])
+    write_jsonl(tmp_path / "writing" / "real.jsonl", [{"id": 1, "messages": chat("xyz")}])
+    write_jsonl(tmp_path / "coding" / "sim_a.jsonl", [{"id": i, "messages": chat("12")}
+                                                      for i in range(2)])
+    (tmp_path / "coding" / "sim_a2.jsonl").write_text(
+        json.dumps({"id": 9, "messages": chat("q")}) + "\n{bad json\n")
+    ds = load_dataset(tmp_path, on_error="skip")
+    s = summarize(ds)
+    assert [x.name for x in s.sources] == ["real", "sim_a"]
+    real, sim = s.sources
+    assert (real.is_real, real.n_conversations, real.tasks, real.n_without_task) == (
+        True, 4, {"coding": 3, "writing": 1}, 0)
+    assert (real.turns_mean, real.turns_median, real.turns_min, real.turns_max) == (2.0, 1.5, 1, 4)
+    assert real.mean_user_chars == pytest.approx((4 + 2 + 8 + 4 * 1 + 3) / 8)
+    assert (sim.is_real, sim.n_conversations, sim.turns_mean, sim.mean_user_chars) == (
+        False, 2, 1.0, 2.0)
+    assert (s.n_conversations, s.n_files, s.records_read, s.records_kept, s.skipped) == (
+        6, 4, 8, 7, 1)
+    assert s.skip_reasons == {"invalid JSON": 1}
+    assert s.tasks == ["coding", "writing"]
+    assert s.problems == [
+        "1 record(s) skipped: invalid JSON (1)",
+        f"{tmp_path / 'coding' / 'sim_a2.jsonl'}: too few conversations: source 'sim_a2' has 1, "
+        f"the minimum is 2; source dropped",
+        "simulator 'sim_a' has no conversations for task(s) writing that real users have",
+    ]
+    assert s.examples == [f"{tmp_path / 'coding' / 'sim_a2.jsonl'}:2: invalid JSON: "
+                          f"Expecting property name enclosed in double quotes at column 2"]
+
+    console = Console(record=True, width=200)
+    render_summary(s, console)
+    out = console.export_text()
+    assert "real" in out and "sim_a" in out and "coding (3), writing (1)" in out
+    assert "2.00 / 1.5 / 1-4" in out
+    assert "6 conversations from 4 file(s), 7 of 8 records kept" in out
+    assert "simulator 'sim_a' has no conversations for task(s) writing" in out
+    assert "sim_a2.jsonl:2: invalid JSON" in out
+
+
+def test_summary_clean_dataset_says_no_problems(tmp_path):
+    write_jsonl(tmp_path / "real.jsonl", [{"id": i, "messages": chat("r")} for i in range(2)])
+    write_jsonl(tmp_path / "sim.jsonl", [{"id": i, "messages": chat("s")} for i in range(2)])
+    s = summarize(load_dataset(tmp_path))
+    assert s.problems == []
+    console = Console(record=True, width=200)
+    render_summary(s, console)
+    assert "No problems found." in console.export_text()
+
+
+def test_one_line_json_array_and_gc_state_restored(tmp_path):
+    import gc
+    f = tmp_path / "one_line.json"
+    f.write_text(" \n" * 40_000 + json.dumps([{"id": i, "messages": chat("q")} for i in range(3)]))
+    assert gc.isenabled()
+    ds = load_dataset(f, real=["one_line"])
+    assert [c.id for c in ds.conversations] == ["0", "1", "2"]
+    assert gc.isenabled()
+    g = tmp_path / "bad.jsonl"
+    g.write_text("{oops\n")
+    with pytest.raises(InputError):
+        load_dataset(g)
+    assert gc.isenabled()
