@@ -72,7 +72,8 @@ def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=N
         raise SystemExit(0)
     embedder = build_embedder(args, cache)
     prep = prepare(ds.conversations, ds.real_sources, ds.simulators, extractor, embedder, mconf.facets,
-                   heldout_fraction=mconf.heldout_fraction, seed=mconf.seed, cache_dir=cache, reporter=reporter)
+                   heldout_fraction=mconf.heldout_fraction, seed=mconf.seed, cache_dir=cache, reporter=reporter,
+                   precomputed_embeddings=getattr(args, "embeddings", None))
     if getattr(extractor, "stats", None) is not None and getattr(args, "extractor", "rules") == "llm":
         reporter.log(f"LLM extractor: {extractor.stats}")
     return measure(prep, mconf, cache_dir=cache, metadata=metadata, reporter=reporter)

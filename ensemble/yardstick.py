@@ -107,4 +107,3 @@ def build_yardstick(prep: Prepared, resolutions: Sequence[int] = RESOLUTIONS, se
             q[f, k_eff] = histogram(labels[held_rows], k_eff)
     return Yardstick(names=names, facets=list(prep.facets), resolutions=eff, P=P, q_heldout=q,
                      seed=ys, n_heldout=len(held_rows))
-

@@ -155,6 +155,8 @@ def _read_table(path: Path, log) -> FacetTable | None:
 def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int], None] | None = None) -> None:
     """Fill `embeddings` of every column in place (the embedder dedups and caches)."""
     for f, col in table.columns.items():
+        if col.embeddings is not None:  # precomputed
+            continue
         if progress is not None:
             embedder.progress = lambda adv, tot, f=f: progress(f, adv, tot)
         col.embeddings = embedder.embed(col.texts)

@@ -631,7 +631,6 @@ class _Where:
     stem: str
     line: int
     task: str | None
-    in_array: bool
 
     @property
     def origin(self) -> str:
@@ -672,7 +671,7 @@ class _Reader:
             if isinstance(item, InputError):
                 self._fail(item, stats)
                 continue
-            where = _Where(display, stem, line, task, in_array)
+            where = _Where(display, stem, line, task)
             try:
                 convs = self._build(item, where)
             except _Bad as bad:
@@ -723,6 +722,12 @@ class _Reader:
 
     def _build_paired(self, rec: dict, w: _Where, rid: str | None, id_field: str,
                       task: str | None, intent: str | None, metadata: dict) -> list[Conversation]:
+        """The simulator's conversation (source = file stem) and, the first time
+        its id is seen in this task, the real one (source 'real').
+
+        Facet fields go to the simulated side unless prefixed `real_`
+        (`real_requests_facet`); `simulated_` prefixes are accepted too.
+        """
         if rid is None:
             raise _Bad("missing field: paired records need an 'id' to match the real "
                        "conversation across simulator files", "id")

@@ -90,7 +90,8 @@ class Prepared:
 
 def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], simulators: Sequence[str],
             extractor, embedder, facets: Sequence[str], heldout_fraction: float = 0.0, seed: int = 0,
-            cache_dir: Path | None = None, reporter: Reporter = QUIET) -> Prepared:
+            cache_dir: Path | None = None, reporter: Reporter = QUIET,
+            precomputed_embeddings: str | Path | None = None) -> Prepared:
     facets = list(facets)
     with reporter.stage("describe facets"):
         table = extract_facets(conversations, extractor, facets, cache_dir=cache_dir, log=reporter.warn)
@@ -108,7 +109,15 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
             col.index = col.index[keep]
             if col.features is not None:
                 col.features = col.features[keep]
-    total_texts = sum(len(c.texts) for c in table.columns.values())
+    embedder_key = getattr(embedder, "key", "none")
+    if precomputed_embeddings is not None:
+        from .precomputed import attach, load_precomputed
+        vectors, origin = load_precomputed(precomputed_embeddings)
+        done = attach(table, conversations, vectors, origin)
+        reporter.log(f"precomputed embeddings for {', '.join(done) or 'no facet'} from {origin}")
+        st = Path(origin).stat()
+        embedder_key += f"+precomputed:{Path(origin).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    total_texts = sum(len(c.texts) for c in table.columns.values() if c.embeddings is None)
     with reporter.stage("embed descriptions", total=total_texts) as advance:
         embed_columns(table, embedder, progress=lambda f, adv, tot: advance(adv))
     sources = np.array([c.source for c in conversations], dtype=object)
@@ -118,7 +127,7 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
     heldout = split_heldout(conversations, is_real, heldout_fraction, seed)
     prep = Prepared(conversations=list(conversations), table=table, facets=facets, sources=sources,
                     is_real=is_real, heldout=heldout, tasks=tasks, real_names=list(real_names),
-                    simulators=list(simulators), embedder_key=getattr(embedder, "key", "precomputed"),
+                    simulators=list(simulators), embedder_key=embedder_key,
                     dropped=list(table.failures))
     if len(prep.rows_of(REAL)) < 2:
         raise EnsembleFitError("too few real-user conversations left to fit on "

@@ -66,7 +66,8 @@ def bad_line(record_or_text, name="sim_a.jsonl", line=3) -> dict[str, bytes]:
 CASES = [
     # --- JSON-level problems
     Case("truncated_json", {"sim_a.jsonl": jsonl(G1, G2) + b'{"id": "g3", "messages": [{"role": "us'},
-         "sim_a.jsonl", 3, None, "invalid JSON: Unterminated string starting at column 36", "invalid JSON", 2),
+         "sim_a.jsonl", 3, None, "invalid JSON: Unterminated string starting at column 36",
+         "invalid JSON", 2),
     Case("garbage_line", bad_line("this is not json", line=2),
          "sim_a.jsonl", 2, None, "invalid JSON: Expecting value at column 1", "invalid JSON", 2),
     Case("non_object_array", bad_line("[1, 2]"),

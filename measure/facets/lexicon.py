@@ -10,13 +10,32 @@ import re
 
 
 def _alt(*phrases: str) -> str:
-    """Word-bounded alternation; longer phrases first so they win."""
+    """Alternation over a token string (see `tokens_text`), factored by first
+    letter so the engine tries few branches at each word start."""
     ordered = sorted(set(phrases), key=len, reverse=True)
-    return r"(?<![\w'-])(?:" + "|".join(ordered) + r")(?![\w-])"
+    groups: dict[str, list[str]] = {}
+    misc: list[str] = []
+    for p in ordered:
+        if len(p) > 1 and p[0].isalpha() and p[1] not in "?*+{":
+            groups.setdefault(p[0], []).append(p[1:])
+        else:
+            misc.append(p)
+    branches = [f"{c}(?:{'|'.join(rest)})" for c, rest in groups.items()] + misc
+    # The leading literal space lets the engine jump from word to word.
+    return r" (?:" + "|".join(branches) + r")(?= )"
 
 
-# Cue categories found anywhere in a turn. One pass of `CUES.finditer` counts
-# them all; the group name of each match is its category.
+# Cue patterns run on the turn's tokens joined by single spaces, with a space
+# at both ends: word boundaries become spaces, and sentence punctuation stays
+# as its own token so phrases do not match across it.
+TOKEN = re.compile(r"<[a-z]+>|[a-z0-9][a-z0-9']*|[?.!,;:]")
+
+
+def tokens_text(tokens: list[str]) -> str:
+    return " " + " ".join(tokens) + " "
+
+
+# Cue categories found anywhere in a turn.
 _CUE_PHRASES: dict[str, tuple[str, ...]] = {
     "thank": ("thanks?", "thank you", "thankyou", "thx", "tysm", "ty", "appreciate it",
               "i appreciate", "much appreciated", "many thanks", "cheers for"),
@@ -70,7 +89,7 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                   "additionally", "one more thing", "another thing", "oh and", "and also",
                   "i should (?:mention|add|say)", "to add", "as well", "plus", "in addition",
                   "furthermore", "moreover", "on top of that", "i didn'?t mention", "should have mentioned",
-                  "something else", "oh,? (?:and|also|wait)"),
+                  "something else", "oh (?:, )?(?:and|also|wait)"),
     "constraint": ("must", "should", "needs? to", "has to", "have to", "without", "only", "at least",
                    "at most", "no more than", "no less than", "less than", "more than", "under <number>",
                    "maximum", "minimum", "max", "min", "limit", "exactly", "keep (?:it|them|the)",
@@ -99,11 +118,11 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
     "alts": ("another", "other options?", "alternatives?", "something else", r"different (?:one|"
              "version|way|approach|options?|ideas?|examples?|ones|wording)", "more options",
              "other ways?", r"more (?:examples|ideas|suggestions|options|variations|versions)",
-             "try again", "regenerate", "one more", "give me more", "other ideas", "else\\?",
+             "try again", "regenerate", "one more", "give me more", "other ideas", "else \\?",
              "other suggestions", "a new version", "variations?"),
     "select": (r"the (?:first|second|third|fourth|fifth|last|latter|former) (?:one|option|version|"
                "choice|idea)", r"option (?:<number>|[a-d]|one|two|three)", r"number (?:<number>|one|two|"
-               "three)", "#<number>", r"(?:i'?ll|i will|let'?s|lets) (?:go with|take|use|pick|choose)",
+               "three)", r"(?:i'?ll|i will|let'?s|lets) (?:go with|take|use|pick|choose)",
                "i choose", "i pick", "i prefer", "i'?d prefer", "i like the", "go with", "i'?ll take"),
     "hedge": ("i was wondering", "wondering if", "just wondering", "maybe", "perhaps", "possibly",
               "if possible", "i think", "not sure", "i'?m not sure", "might", "would it be possible",
@@ -136,7 +155,7 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                    "ridiculous", "annoying", "frustrat(?:ed|ing)", "damn", "dammit", "terrible",
                    "you keep", "still not", "what the hell", "are you kidding", "pathetic", "idiot"),
     "urgent": ("asap", "urgent", "urgently", "immediately", "right now", "right away", "quickly",
-               "hurry", "emergency", "as soon as possible", "deadline", "time[- ]sensitive", "critical",
+               "hurry", "emergency", "as soon as possible", "deadline", "time sensitive", "critical",
                "need (?:this|it) now", "in a rush", "rush"),
     "formal": ("dear", "kindly", "regards", "sincerely", "would you be so kind", "i would appreciate",
                "i would be grateful", "i'?d be grateful", "please find", "greetings",
@@ -148,7 +167,7 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                "i'?m (?:so )?(?:happy|excited|sad|tired|stressed|glad)", "have a great", "nice to",
                "good to see", "miss you", "you rock", "lifesaver", "bestie", "pal"),
     "continue": ("continue", "go on", "keep going", "carry on", "proceed", "keep writing",
-                 "finish (?:it|the|writing)", "and then\\?", "more please", "next part", "next one",
+                 "finish (?:it|the|writing)", "and then \\?", "more please", "next part", "next one",
                  "rest of (?:it|the)", "you stopped", "got cut off", "cut off", "complete (?:it|the)"),
 }
 

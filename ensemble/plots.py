@@ -1,0 +1,162 @@
+"""Report figures as PNG bytes, drawn from the JSON outputs only.
+
+Byte-stable on purpose: a fixed Agg canvas (no pyplot global state), no
+'Software' or date metadata in the PNG, a fixed hash salt, and every input
+sorted, so rerunning `ensemble-fit report` gives identical files.
+"""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "ensemble-fit"
+matplotlib.rcParams["font.size"] = 9
+
+STATUS_COLORS = {"captured": "#4c9a2a", "under": "#e3a21a", "missed": "#c0392b", "over": "#8e6cc0",
+                 "hallucinated": "#6c3483", "not significant": "#9e9e9e", None: "#9e9e9e"}
+REAL_COLOR = "#1f4e79"
+DPI = 100
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def ranking_plot(measure: dict) -> bytes:
+    """Overall gap per simulator with 95% CI whiskers and the real-vs-real noise floor."""
+    names = list(measure["ranking"])
+    js = np.array([measure["gap"][s]["overall"]["js"] for s in names])
+    ci = np.array([measure["gap"][s]["overall"]["js_ci"] for s in names])
+    err = np.vstack([np.clip(js - ci[:, 0], 0, None), np.clip(ci[:, 1] - js, 0, None)])
+    fig = Figure(figsize=(7, 0.45 * len(names) + 1.4))
+    ax = fig.add_subplot()
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, js, xerr=err, color="#5b8db8", ecolor="#333333", capsize=3)
+    floor = measure["noise_floor"]["overall"]
+    ax.axvline(floor["js"], color="#c0392b", linestyle="--", label=f"noise floor {floor['js']:.4f}")
+    if "js_p95" in floor:
+        ax.axvspan(0, floor["js_p95"], color="#c0392b", alpha=0.08, label="floor 95th percentile")
+    ax.set_yticks(y, names)
+    ax.set_xlabel("behavioural gap to real users (JS, bits; lower is better)")
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_title("Simulator ranking")
+    return _png(fig)
+
+
+def facet_heatmap(measure: dict) -> bytes:
+    """Per-facet JS of every simulator, rows in ranking order."""
+    names, facets = list(measure["ranking"]), list(measure["facets"])
+    M = np.array([[measure["gap"][s][f]["js"] for f in facets] for s in names])
+    fig = Figure(figsize=(1.1 * len(facets) + 3, 0.42 * len(names) + 1.5))
+    ax = fig.add_subplot()
+    im = ax.imshow(M, cmap="Reds", aspect="auto", vmin=0)
+    ax.set_xticks(range(len(facets)), facets, rotation=30, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    hi = M.max() if M.size else 1.0
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            ax.text(j, i, f"{M[i, j]:.3f}", ha="center", va="center", fontsize=8,
+                    color="white" if M[i, j] > 0.6 * hi else "black")
+    fig.colorbar(im, ax=ax, label="JS (bits)")
+    ax.set_title("Gap per facet")
+    return _png(fig)
+
+
+def weights_plot(weights: dict) -> bytes:
+    """Mixture weights with bootstrap 95% CIs, largest first."""
+    w = weights["weights"]
+    ci = weights.get("weights_ci") or {}
+    names = sorted(w, key=lambda s: (-w[s], s))
+    vals = np.array([w[s] for s in names])
+    lo = np.array([ci.get(s, [w[s], w[s]])[0] for s in names])
+    hi = np.array([ci.get(s, [w[s], w[s]])[1] for s in names])
+    err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+    fig = Figure(figsize=(7, 0.45 * len(names) + 1.2))
+    ax = fig.add_subplot()
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, vals, xerr=err, color="#4c9a2a", ecolor="#333333", capsize=3)
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("mixture weight (95% bootstrap CI)")
+    ax.set_title("Mixture weights")
+    return _png(fig)
+
+
+def pairwise_plot(simmap: dict, measure: dict) -> bytes:
+    """Pairwise JS heatmap in dendrogram order, with the dendrogram above it."""
+    from scipy.cluster.hierarchy import dendrogram
+
+    names = list(measure["pairwise"]["names"])
+    js = np.asarray(measure["pairwise"]["js"], float)
+    order = simmap.get("order") or names
+    idx = [names.index(n) for n in order]
+    M = js[np.ix_(idx, idx)]
+    n = len(order)
+    fig = Figure(figsize=(0.55 * n + 3, 0.55 * n + 3))
+    if simmap.get("linkage"):
+        gs = fig.add_gridspec(2, 2, height_ratios=[1, 4], width_ratios=[20, 1], hspace=0.02, wspace=0.05)
+        axd = fig.add_subplot(gs[0, 0])
+        dendrogram(np.asarray(simmap["linkage"]), ax=axd, no_labels=True, color_threshold=0,
+                   above_threshold_color="#555555")
+        axd.set_axis_off()
+        axd.set_title("Simulator map (pairwise JS, average linkage)")
+        ax, cax = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
+    else:
+        gs = fig.add_gridspec(1, 2, width_ratios=[20, 1])
+        ax, cax = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
+        ax.set_title("Simulator map (pairwise JS)")
+    im = ax.imshow(M, cmap="viridis_r", vmin=0, aspect="auto", extent=(0, n * 10, n * 10, 0))
+    ticks = np.arange(n) * 10 + 5  # dendrogram leaves sit at 5, 15, 25, ...
+    ax.set_xticks(ticks, order, rotation=45, ha="right")
+    ax.set_yticks(ticks, order)
+    if n <= 12:
+        for i in range(n):
+            for j in range(n):
+                ax.text(ticks[j], ticks[i], f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if M[i, j] > 0.5 * max(M.max(), 1e-12) else "black")
+    fig.colorbar(im, cax=cax, label="JS (bits)")
+    return _png(fig)
+
+
+def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8) -> bytes:
+    """Real vs simulated mass of the facet's most different clusters, colored by status.
+
+    `source` defaults to the mixture when there is one, else the first simulator.
+    """
+    fx = explain["facets"][facet]
+    source = source or explain.get("mixture") or explain["simulators"][0]
+    rows = fx["sources"][source]["clusters"]
+    rows = sorted(rows, key=lambda r: (-abs(r["p_sim"] - r["p_real"]), r["cluster"]))[:n]
+    labels = {c["id"]: c["label"] for c in fx["clusters"]}
+    names = [f"#{r['cluster']} {_short(labels.get(r['cluster'], ''))}" for r in rows]
+    y = np.arange(len(rows))[::-1]
+    fig = Figure(figsize=(8, 0.5 * len(rows) + 1.5))
+    ax = fig.add_subplot()
+    h = 0.38
+    ax.barh(y + h / 2, [r["p_real"] for r in rows], height=h, color=REAL_COLOR, label="real users")
+    ax.barh(y - h / 2, [r["p_sim"] for r in rows], height=h,
+            color=[STATUS_COLORS.get(r["status"], "#9e9e9e") for r in rows], label=source)
+    for yy, r in zip(y, rows):
+        ax.text(max(r["p_real"], r["p_sim"]) + 0.005, yy, r["status"], va="center", fontsize=8,
+                color=STATUS_COLORS.get(r["status"], "#555555"))
+    ax.set_yticks(y, names)
+    ax.set_xlabel("share of conversations in the cluster")
+    top = max([max(r["p_real"], r["p_sim"]) for r in rows] or [1.0])
+    ax.set_xlim(0, top * 1.3 + 0.02)
+    ax.set_title(f"{facet}: real users vs {source} (largest differences)")
+    ax.legend(loc="lower right", frameon=False)
+    return _png(fig)
