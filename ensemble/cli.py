@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    from . import jobs
     try:
+        from . import jobs
         return getattr(jobs, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
         from rich.console import Console
@@ -160,6 +160,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is cached and will be reused", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: out of memory; try --k smaller, fewer facets, or MiniBatchKMeans via a "
+              "lower minibatch_threshold in the config", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        # Environment problems (disk full, permissions) are not bugs: one line.
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 3
+    except Exception as exc:  # a bug: keep the traceback in a file, not on the screen
+        import tempfile
+        import traceback
+        if os.environ.get("ENSEMBLE_FIT_DEBUG"):
+            raise
+        fd, log = tempfile.mkstemp(prefix="ensemble-fit-crash-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            traceback.print_exc(file=fh)
+        print(f"internal error: {type(exc).__name__}: {exc}\n(traceback written to {log}; "
+              "please report it; set ENSEMBLE_FIT_DEBUG=1 to see it here)", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

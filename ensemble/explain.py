@@ -32,7 +32,23 @@ MIXTURE = "mixture"
 # Only glue words: "all", "no", "not", "very" carry behaviour ("all caps",
 # "no greeting"), so sklearn's English list would erase real signal.
 STOP_WORDS = frozenset("""a an the and or of to in on for with as by at from is are was were be been
-it its this that these those their there then than into about user users""".split())
+it its this that these those their there then than into about also but mostly user users""".split())
+# Descriptions are lists of short phrases ("tone: shouting, urgent; formatting:
+# all caps"); a bigram must not join words from two different phrases.
+_PHRASE_BREAK = re.compile(r"[;:,.()\[\]!?\n]+")
+_WORD = re.compile(r"(?u)\b[^\W\d_][\w'-]*\b")
+
+
+def phrase_ngrams(text: str) -> list[str]:
+    """Unigrams and within-phrase bigrams of content words (a bigram never
+    spans a stop word either, so "treats the assistant" gives no bigram)."""
+    out: list[str] = []
+    for phrase in _PHRASE_BREAK.split(text.lower()):
+        words = _WORD.findall(phrase)
+        out += [w for w in words if w not in STOP_WORDS]
+        out += [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOP_WORDS and b not in STOP_WORDS]
+    return out
+
 
 STATUSES = ("captured", "under", "missed", "over", "hallucinated", "not significant")
 DEFINITIONS = {
@@ -56,8 +72,8 @@ DEFINITIONS = {
 
 # ---------------------------------------------------------------- c-TF-IDF
 
-def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.ndarray,
-                      ngram_range: tuple[int, int] = (1, 2)) -> tuple[np.ndarray, sparse.csr_matrix]:
+def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.ndarray
+                      ) -> tuple[np.ndarray, sparse.csr_matrix]:
     """Term counts per class.
 
     `text_class_counts[c, t]` is how many rows of class c use unique text t, so
@@ -65,8 +81,7 @@ def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.
     every conversation were its own document.
     Returns (terms, (C, V) sparse counts).
     """
-    vec = CountVectorizer(ngram_range=ngram_range, lowercase=True, stop_words=list(STOP_WORDS),
-                          token_pattern=r"(?u)\b[^\W\d_][\w'-]*\b")
+    vec = CountVectorizer(analyzer=phrase_ngrams)
     try:
         X = vec.fit_transform(texts)
     except ValueError:  # every text is empty or only stop words
@@ -105,12 +120,16 @@ def top_terms(scores: np.ndarray, terms: np.ndarray, n: int) -> list[list[tuple[
 
 
 def label_of(terms: list[tuple[str, float]], n: int = 4) -> str:
-    """A short human label: the best terms, skipping unigrams already inside a chosen bigram."""
+    """A short human label from the best terms, without repeating words:
+    a bigram that extends chosen unigrams replaces them; any other term that
+    shares a word with a chosen one is skipped."""
     chosen: list[str] = []
     for t, _ in terms:
-        if any(t in c.split() for c in chosen) or any(c in t.split() for c in chosen):
-            if " " in t:  # a bigram covering a chosen unigram replaces it
-                chosen = [c for c in chosen if c not in t.split()]
+        words = set(t.split())
+        overlap = [c for c in chosen if words & set(c.split())]
+        if overlap:
+            if len(words) > 1 and all(" " not in c for c in overlap):
+                chosen = [c for c in chosen if c not in overlap]
             else:
                 continue
         chosen.append(t)
@@ -231,13 +250,14 @@ def snippet(turns: list[str], limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def representatives(member_rows: np.ndarray, text_index: np.ndarray, embeddings: np.ndarray,
-                    n: int) -> list[int]:
+def representatives(member_rows: np.ndarray, text_index: np.ndarray, embeddings: np.ndarray, n: int,
+                    row_sources: np.ndarray | None = None) -> list[int]:
     """Rows whose description lies closest to the cluster's mean embedding.
 
-    Rows share descriptions, so we rank distinct texts and take one row per
-    text (preferring a source not shown yet is left to the caller's order),
-    falling back to more rows of the best texts when texts run out.
+    Rows share descriptions, so distinct texts are ranked and each gives one
+    row; when texts run out, more rows of the closest texts follow. Among rows
+    of one text, a source not shown yet is preferred, so a cluster shared by
+    real users and a simulator shows both.
     """
     if len(member_rows) == 0 or n <= 0:
         return []
@@ -247,16 +267,26 @@ def representatives(member_rows: np.ndarray, text_index: np.ndarray, embeddings:
     sims = embeddings[uniq] @ centre
     ranked = uniq[np.lexsort((uniq, -sims))]
     picked: list[int] = []
-    for t in ranked:
-        picked.append(int(member_rows[np.flatnonzero(tix == t)[0]]))
-        if len(picked) == n:
-            return picked
-    for t in ranked:  # fewer distinct texts than n: more rows of the closest texts
-        for r in member_rows[tix == t]:
-            if int(r) not in picked:
-                picked.append(int(r))
-                if len(picked) == n:
-                    return picked
+    shown: set = set()
+
+    def take(rows: np.ndarray) -> None:
+        rows = [int(r) for r in rows if int(r) not in picked]
+        if not rows:
+            return
+        fresh = [r for r in rows if row_sources is None or row_sources[r] not in shown]
+        r = (fresh or rows)[0]
+        picked.append(r)
+        if row_sources is not None:
+            shown.add(row_sources[r])
+
+    while len(picked) < min(n, len(member_rows)):
+        before = len(picked)
+        for t in ranked:
+            take(member_rows[tix == t])
+            if len(picked) == n:
+                break
+        if len(picked) == before:
+            break
     return picked
 
 
@@ -286,7 +316,7 @@ def describe_clusters(m: Measurement, facet: str, pool: np.ndarray, n_terms: int
     out = {}
     for c in np.unique(labels):
         rows = pool[labels == c]
-        ex = representatives(rows, col.index, col.embeddings, n_examples) if col.embeddings is not None \
+        ex = representatives(rows, col.index, col.embeddings, n_examples, prep.sources) if col.embeddings is not None \
             else [int(r) for r in rows[:n_examples]]
         examples = []
         for r in ex:

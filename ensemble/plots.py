@@ -149,7 +149,7 @@ def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8
     h = 0.38
     ax.barh(y + h / 2, [r["p_real"] for r in rows], height=h, color=REAL_COLOR, label="real users")
     ax.barh(y - h / 2, [r["p_sim"] for r in rows], height=h,
-            color=[STATUS_COLORS.get(r["status"], "#9e9e9e") for r in rows], label=source)
+            color=[STATUS_COLORS.get(r["status"], "#9e9e9e") for r in rows])
     for yy, r in zip(y, rows):
         ax.text(max(r["p_real"], r["p_sim"]) + 0.005, yy, r["status"], va="center", fontsize=8,
                 color=STATUS_COLORS.get(r["status"], "#555555"))

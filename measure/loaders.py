@@ -193,6 +193,10 @@ def _gc_paused():
 
 # --------------------------------------------------------------------------- files
 
+SIDECAR_FILES = frozenset({"true_mixture.json", "measure.json", "weights.json", "explain.json",
+                           "sweep.json"})
+
+
 def find_files(path: str | Path) -> list[tuple[Path, str | None]]:
     """Data files under `path` with the task their sub-folder names (None at top level)."""
     root = Path(path)
@@ -205,6 +209,10 @@ def find_files(path: str | Path) -> list[tuple[Path, str | None]]:
         rel = f.relative_to(root)
         # Hidden folders (.git, .ipynb_checkpoints) hold copies, not data.
         if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+            continue
+        # Sidecars that live beside data (the demo's answer key, run outputs)
+        # are not conversations.
+        if f.name in SIDECAR_FILES:
             continue
         if f.name.lower().endswith(DATA_SUFFIXES):
             parent = rel.parent.as_posix()

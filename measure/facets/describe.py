@@ -69,6 +69,8 @@ def _framing(t: TurnCues) -> str:
     if t.has_paste and not t.asks and t.words <= 12:
         kind = t.scrubbed.main_paste
         return "indirect cue: " + INDIRECT_PHRASE[kind]
+    if t.cue("roleplay") and (t.n_directives or t.n_statements):
+        return "role-play setup"
     if t.cue("hedge") and (t.n_questions or t.n_could_you):
         return "hedged question"
     if t.n_could_you:
@@ -81,7 +83,11 @@ def _framing(t: TurnCues) -> str:
         return "statement of need"
     if t.continue_only:
         return "asks to continue"
-    return "no explicit request"
+    if t.n_statements:
+        return "describes a situation without an explicit ask"
+    if t.words:
+        return "keyword-style fragment"
+    return "no words of its own"
 
 
 def describe_requests(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
@@ -157,7 +163,7 @@ def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     for t, (r, _) in zip(c.turns[1:], reacts):
         if r == rx.ANSWER:
             prompted += 1
-        elif t.cue("increment") or (t.cue("background") and t.n_statements):
+        elif t.adds_facts:
             volunteered += 1
     adds = volunteered + prompted
     if level > 0 and adds == 0:
@@ -333,7 +339,9 @@ def _style_framing(ts: list[TurnCues]) -> str:
     for t in ts:
         if t.non_english:
             continue
-        if t.cue("hedge") and (t.n_questions or t.n_could_you):
+        if t.cue("roleplay") and (t.n_directives or t.n_statements):
+            counts["role-play setups"] += 1
+        elif t.cue("hedge") and (t.n_questions or t.n_could_you):
             counts["hedged questions"] += 1
         elif t.n_could_you:
             counts["could-you requests"] += 1
@@ -345,10 +353,15 @@ def _style_framing(ts: list[TurnCues]) -> str:
             counts["statements of need"] += 1
         elif t.has_paste and not t.asks:
             counts["pasted material without a request"] += 1
+        elif t.n_statements:
+            counts["statements without an explicit ask"] += 1
+        elif t.words:
+            counts["keyword-style fragments"] += 1
     if not counts:
         return "no explicit requests"
     order = ("imperative requests", "could-you requests", "direct questions", "hedged questions",
-             "statements of need", "pasted material without a request")
+             "statements of need", "role-play setups", "pasted material without a request",
+             "statements without an explicit ask", "keyword-style fragments")
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
     text = "mostly " + ranked[0][0]
     if len(ranked) > 1 and ranked[1][1] * 2 >= ranked[0][1]:

@@ -85,17 +85,22 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
     # Error words that report a failure only next to pasted error output.
     "error_word": ("errors?", "exception", "bug", "fails?", "failed", "crash(?:es|ed)?", "broken",
                    "undefined", "not defined", "not found", "warning"),
-    "increment": ("also", "forgot to (?:mention|say|add|tell)", "i forgot", "btw", "by the way",
-                  "additionally", "one more thing", "another thing", "oh and", "and also",
-                  "i should (?:mention|add|say)", "to add", "as well", "plus", "in addition",
-                  "furthermore", "moreover", "on top of that", "i didn'?t mention", "should have mentioned",
-                  "something else", "oh (?:, )?(?:and|also|wait)"),
+    # Explicit "here is something I did not say yet".
+    "increment": ("forgot to (?:mention|say|add|tell|include)", "i forgot", "btw", "by the way",
+                  "additionally", "one more thing", "another thing", "oh and", "oh (?:, )?(?:and|also|wait)",
+                  "i should (?:mention|add|say|note)", "i should have (?:mentioned|said)", "to add",
+                  "i didn'?t mention", "should have mentioned", "i need to add", "also note", "note that",
+                  "keep in mind", "just so you know", "for context", "fyi", "it also needs?", "also it",
+                  "it should also", "it also has", "it also should", "it must also", "also needs?"),
+    # Words that add facts only inside a statement ("also, the file is big").
+    "increment_weak": ("also", "plus", "as well", "in addition", "furthermore", "moreover",
+                       "on top of that", "too"),
     "constraint": ("must", "should", "needs? to", "has to", "have to", "without", "only", "at least",
                    "at most", "no more than", "no less than", "less than", "more than", "under <number>",
                    "maximum", "minimum", "max", "min", "limit", "exactly", "keep (?:it|them|the)",
                    "make sure", "ensure", "don'?t", "do not", "avoid", "never", "always", "format",
                    "tone", "style", "audience", "for (?:a|an) (?:beginner|expert|child|kid|student|"
-                   "professional|general|non-technical|technical)", "in (?:the )?(?:form|style) of",
+                   "professional|general|non technical|technical)", "in (?:the )?(?:form|style) of",
                    "<number> (?:words|sentences|paragraphs|lines|characters|bullet points|points|items|"
                    "pages|steps|examples|minutes)", "bullet points?", "table", "step by step",
                    "in (?:a|one) (?:sentence|paragraph|line)", "shorter", "longer", "simpler",
@@ -132,7 +137,7 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
               "would you mind"),
     "could_you": (r"(?:can|could|would|will) (?:you|u) (?:please |kindly |maybe |also |just )?[a-z]+",
                   "would you mind", "is it possible (?:for you )?to", "are you able to"),
-    "followup": ("why", "what about", "how about", "what if", "and if", "how come", "what does",
+    "followup": ("why", "what about", "what happens", "what would", "what should", "which one", "how about", "what if", "and if", "how come", "what does",
                  "what do you mean", "what is the difference", "difference between", "how does",
                  "how do", "is it", "is that", "is this", "can i", "can it", "does it", "does this",
                  "does that", "would it", "should i", "explain (?:why|how|what|more)", "tell me more",
@@ -154,9 +159,14 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                    "i already (?:told|said|asked|gave)", "how many times", "stupid", "dumb", "useless",
                    "ridiculous", "annoying", "frustrat(?:ed|ing)", "damn", "dammit", "terrible",
                    "you keep", "still not", "what the hell", "are you kidding", "pathetic", "idiot"),
-    "urgent": ("asap", "urgent", "urgently", "immediately", "right now", "right away", "quickly",
-               "hurry", "emergency", "as soon as possible", "deadline", "time sensitive", "critical",
-               "need (?:this|it) now", "in a rush", "rush"),
+    "urgent": ("asap", "urgent", "urgently", "as soon as possible", "right away", "hurry", "in a rush",
+               r"need (?:this|it|help|an answer|the answer|a fix) (?:now|today|fast|immediately|asap|quickly)",
+               "time sensitive", "quick please", "please hurry", "no time", "running out of time"),
+    # Setting the assistant up in a role or game before asking.
+    "roleplay": ("you are (?:a|an|my|the|now)", "act as", "act like", "pretend (?:to be|you are|you'?re)",
+                 "i want you to act", "imagine you are", "imagine you'?re", "you will act", "you will be",
+                 "from now on", "let'?s play", "role ?play", "you'?re now", "your role is",
+                 "you will play", "play the role"),
     "formal": ("dear", "kindly", "regards", "sincerely", "would you be so kind", "i would appreciate",
                "i would be grateful", "i'?d be grateful", "please find", "greetings",
                "at your earliest convenience", "thank you in advance", "thanks in advance",
@@ -179,6 +189,9 @@ CUES = {name: re.compile(_alt(*ph)) for name, ph in _CUE_PHRASES.items()}
 # Turn-opening words.
 GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "heya", "howdy", "greetings", "yo", "hola",
                        "morning", "evening", "afternoon", "dear", "sup", "hallo", "bonjour", "ciao"})
+# Greeting words, stretched or not ("heyyy", "hiii", "hellooo").
+GREETING_WORD = re.compile(r"(?:h+e+y+a*|h+i+|hiya|hel+o+|howdy|greetings|yo+|hola|hallo|bonjour|ciao|sup|"
+                           r"morning|evening|afternoon|dear|salut|namaste)$")
 GREETING_PHRASE = re.compile(r"^\W*(?:good (?:morning|afternoon|evening|day)|what'?s up|hi there|"
                              r"hello there|hey there)\b")
 AFFIRM_OPENERS = frozenset({"yes", "yeah", "yep", "yup", "yea", "sure", "ok", "okay", "okey", "k", "kk",
@@ -214,13 +227,28 @@ IMPERATIVE_FILLERS = frozenset({"please", "pls", "plz", "now", "ok", "okay", "so
                                 "also", "kindly", "alright", "great", "thanks", "next", "first",
                                 "finally", "lastly", "oh", "hey", "hi", "hello", "<name>", "ah",
                                 "good", "nice", "cool", "perfect", "yes", "yeah", "no", "but", "again",
-                                "instead", "actually", "quickly", "simply"})
+                                "instead", "actually", "quickly", "simply", "lol", "haha", "omg", "well",
+                                "um", "hmm", "pls", "plz", "btw", "sorry", "oops", "wait"})
 QUESTION_OPENERS = frozenset({"what", "why", "how", "when", "where", "which", "who", "whom", "whose",
                               "is", "are", "am", "can", "could", "would", "will", "do", "does", "did",
                               "should", "shall", "may", "might", "have", "has", "was", "were", "any",
                               "isn't", "aren't", "don't", "doesn't", "didn't", "won't", "wouldn't",
                               "shouldn't", "can't", "couldn't", "whats", "what's", "hows", "how's",
                               "whos", "who's", "wheres", "where's", "whats"})
+# A directive inside a sentence: "..., please analyze this", "you need to
+# convert", "let's write". The verb is checked against IMPERATIVE_VERBS.
+DIRECTIVE_INSIDE = re.compile(r"(?:^|[\s,;:(])(?:please|pls|plz|kindly|i want you to|i need you to|i'?d like you to|"
+                              r"i would like you to|you need to|you should|you must|you will|you have to|"
+                              r"your (?:task|job|goal) is to|let'?s|lets|help me)\s+(?:also\s+|just\s+|now\s+|then\s+)?([a-z]+)")
+# Subjects and finite verbs: a sentence with none of them is a fragment.
+STATEMENT_MARKERS = frozenset("""
+i we you it he she they there this that these those is are was were am be been being has have had
+do does did can will would should could must i'm it's that's there's we're they're i've i'd i'll
+my our their its his her me us them need needs want wants think know get got make makes seems
+""".split())
+# Words without which DIRECTIVE_INSIDE cannot match (a cheap gate).
+DIRECTIVE_TRIGGERS = frozenset({"please", "pls", "plz", "kindly", "want", "need", "like", "you",
+                                "your", "let's", "lets", "help", "i'd"})
 # Short turns that only ask the assistant to go on.
 CONTINUE_TURN = re.compile(r"^\W*(?:please\W+)?(?:continue|go on|keep going|carry on|more|next|proceed|"
                            r"go ahead|finish|and\??|more please|continue please|keep writing|"

@@ -55,9 +55,15 @@ def reaction(t: TurnCues, before: AssistantCues | None) -> tuple[str, bool]:
             return (CONSTRAINT if t.cue("constraint") else REFINE), validates
         return MOVE_ON, validates
     if t.n_questions:
-        return (FOLLOWUP if refers_back or t.cue("followup") else MOVE_ON), validates
+        # A question right after an answer is a follow-up unless it is long
+        # and points at nothing said before.
+        follows = refers_back or t.cue("followup") or t.words < 15
+        return (FOLLOWUP if follows else MOVE_ON), validates
     if t.cue("constraint") and t.words <= 25 and not validates:
         return CONSTRAINT, False
+    if t.n_fragments and t.words <= 12 and not validates:
+        # "shorter", "in french": a fragment that steers the last answer.
+        return REFINE, False
     if t.has_paste:
         return PASTE_MORE, validates
     if validates or t.cue("thank"):

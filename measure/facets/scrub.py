@@ -35,7 +35,7 @@ _ERROR_LINE = (r"Traceback \(most recent call last\)|File \".+\", line \d+|at [\
                r"\w+\.\w+:\d+(?::\d+)?:? |line \d+, in ")
 _LOG_LINE = (r"\[?\d{4}-\d{2}-\d{2}[ T]\d|\[?\d{1,2}:\d{2}:\d{2}|\[(?:INFO|DEBUG|WARN|WARNING|ERROR|"
              r"TRACE|FATAL|notice|info|debug|error|warn)\]|(?:INFO|DEBUG|WARN|TRACE)\b[\s:]|"
-             r"\$ \S|> \S+ \S|PS [A-Z]:\\|C:\\[^ ]*>|\w+@[\w-]+:[~/]")
+             r"\$ \S|PS [A-Z]:\\|C:\\[^ ]*>|\w+@[\w-]+:[~/]")
 _CODE_LINE = (r"(?: {4,}|\t)\S|#include|#define|#!|<\??(?!(?:code|error|log|pasted|data)>)[a-zA-Z!/][^>]*>|"
               r"[}{)\]]+\s*[;,)]?\s*$|//|/\*|\*/|-- |"
               r"(?:SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (?:TABLE|INDEX|VIEW|DATABASE)|"
@@ -49,9 +49,10 @@ _CODE_LINE = (r"(?: {4,}|\t)\S|#include|#define|#!|<\??(?!(?:code|error|log|past
               r"(?:install|run|add|build|push|pull|clone|commit|get|apply|exec|compose|init|-\w)|"
               r"python3? (?:[\w./-]+\.py|-[mc])|[\w.\[\]'\"]+\s*(?:=|\+=|-=|:=|=>)\s*\S")
 _DATA_LINE = r"\|.*\|\s*$|[^\t]*(?:\t[^\t]*){2,}$|\s*[{\[]\s*\"|\s*\"[\w ]+\"\s*:|[^ ,]+(?:,[^ ,]*){3,}$"
+_QUOTE_LINE = r">\s"  # a markdown quote of someone else's text
 LINE_KIND = re.compile(rf"^(?:(?P<error>{_ERROR_LINE})|(?P<log>{_LOG_LINE})|(?P<data>{_DATA_LINE})|"
-                       rf"(?P<code>{_CODE_LINE}))")
-_KIND_OF_GROUP = {"error": ERROR, "log": LOG, "data": DATA, "code": CODE}
+                       rf"(?P<quote>{_QUOTE_LINE})|(?P<code>{_CODE_LINE}))")
+_KIND_OF_GROUP = {"error": ERROR, "log": LOG, "data": DATA, "code": CODE, "quote": DOCUMENT}
 _SYMBOLS = "{}()[];=<>_\\|$&*"
 _DROP_SYMBOLS = str.maketrans("", "", _SYMBOLS)
 CODE_ENDING = re.compile(r"(?:[;{}]|\):|=>|\)\s*\{)\s*$")
@@ -60,13 +61,21 @@ HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,200})?/?>|&(?:nbsp|a
 INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-PATH = re.compile(r"(?:(?<=\s)|^)(?:[A-Za-z]:\\|~?/)[\w.\-/\\]+|\b[\w-]+\.(?:py|js|jsx|ts|tsx|java|c|cpp|cs|h|"
-                  r"rb|go|rs|php|html|css|scss|json|csv|txt|md|yml|yaml|xml|sh|sql|ipynb|docx?|pdf|"
-                  r"xlsx?|pptx?|png|jpe?g|gif|svg|log|cfg|ini|toml|lock|env|vue|kt|swift|dart|r)\b", re.I)
+_EXTENSIONS = (r"py|js|jsx|ts|tsx|java|c|cpp|cs|h|rb|go|rs|php|html|css|scss|json|csv|txt|md|yml|yaml|"
+               r"xml|sh|sql|ipynb|docx?|pdf|xlsx?|pptx?|png|jpe?g|gif|svg|log|cfg|ini|toml|lock|env|vue|kt|"
+               r"swift|dart|r")
+# Paths are rare; each pattern runs only when its cheap gate finds a hint.
+ABS_PATH = re.compile(r"(?:(?<=\s)|^)(?:[A-Za-z]:\\|~?/)[\w.\-/\\]+")
+FILE_EXT_HINT = re.compile(rf"\w\.(?:{_EXTENSIONS})\b", re.I)
+FILE_NAME = re.compile(rf"\b[\w-]+\.(?:{_EXTENSIONS})\b", re.I)
 QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|(?:(?<=\s)|^)'[^'\n]{2,200}'(?=[\s.,;:!?)]|$)")
 OPEN_QUOTE = re.compile(r"[\"“«][^\"”»\n]{300,}")
-IDENTIFIER = re.compile(r"\b[A-Za-z]\w*(?:\\?_\w+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b|"
-                        r"\b[A-Za-z_]\w+\.[A-Za-z_]\w+(?:\.\w+)*(?:\(\))?|\b\w+\(\)")
+SNAKE = re.compile(r"\b[A-Za-z]\w*(?:\\?_\w+)+\b")
+CAMEL_HINT = re.compile(r"[a-z][A-Z]")
+CAMEL = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b")
+DOTTED_HINT = re.compile(r"\w\.[A-Za-z_]")
+DOTTED = re.compile(r"\b[A-Za-z_]\w+\.[A-Za-z_]\w+(?:\.\w+)*(?:\(\))?")
+CALL = re.compile(r"\b\w+\(\)")
 NUMBER = re.compile(r"(?<![\w<])[-+$€£]?\d[\d,.:/%-]*(?:st|nd|rd|th|s|k|m|px|x)?\b")
 # Title-case words after a lowercase word: names of people, products, works.
 NAME = re.compile(r"(?<=[a-z0-9,;:)>] )[A-Z][a-z][\w'’-]*(?:\s+(?:(?:of|the|and|de|la|van|von|for) )?"
@@ -89,6 +98,15 @@ make write fix give create explain tell show help add change remove continue let
 KEEP_CAPS = frozenset({"I", "OK", "ASAP", "URGENT", "NOW", "PLEASE", "LOL", "OMG", "BTW", "PLS", "THX",
                        "FYI", "IMO", "TBH", "IDK", "NO", "YES", "HELP", "STOP", "NOT", "WTF", "LMAO",
                        "IMMEDIATELY", "HURRY", "ASAP!", "XD", "TY", "NEVER"})
+# Words that announce material on the same line ("Summarize the following: ...").
+INTRO_WORDS = re.compile(r"(?i)follow|below|this|these|here|text|article|paragraph|essay|email|passage|"
+                         r"content|document|summar|translat|rewrite|paraphrase|proofread|review|story|"
+                         r"poem|message|letter|script|input|output|error|log|excerpt|transcript|quote|"
+                         r"abstract|description|post|answer|response|draft|code")
+# Own words speak to the assistant or state requirements; a pasted draft does not.
+ADDRESSES_ASSISTANT = re.compile(r"(?i)\b(?:you|your|please|should|must|make sure|has to|have to|"
+                                 r"needs? to|i want|i need|i'd like|i would like|don't|do not)\b")
+SHORT_PARAGRAPH, LONG_PARAGRAPH = 120, 200
 SHOUT_MIN_WORDS = 2
 SHOUT_RATIO = 0.6
 
@@ -201,21 +219,35 @@ def _split_material(t: str, pasted: list[int]) -> str:
                 and len(lines[i]) <= 60 and lines[i].strip()):
             kinds[i] = kinds[i - 1]
     _mark_introduced_documents(lines, kinds, pasted)
+    if "\n\n" in t:
+        _mark_bare_drafts(lines, kinds)
     out: list[str] = []
     block: list[int] = []
+    chars = 0
     for ln, kind in zip(lines, kinds):
         if kind is None:
             if block and ln.strip():
-                out.append(PLACEHOLDER[_dominant(block)])
-                block = []
+                out.append(_close_block(block, chars, pasted))
+                block, chars = [], 0
             if ln.strip():
                 out.append(ln)
             continue
-        pasted[kind] += len(ln) + 1
+        chars += len(ln) + 1
         block.append(kind)
     if block:
-        out.append(PLACEHOLDER[_dominant(block)])
+        out.append(_close_block(block, chars, pasted))
     return _cap_own_prose(out, pasted)
+
+
+def _close_block(block: list[int], chars: int, pasted: list[int]) -> str:
+    """Count a pasted block as its most telling kind: the code lines of a
+    traceback are part of the error output."""
+    kind = _dominant(block)
+    if kind not in (ERROR, LOG):
+        # Mixed code and prose-like document lines: count by majority.
+        kind = max(set(block), key=lambda k: (block.count(k), -_KIND_RANK.index(k)))
+    pasted[kind] += chars
+    return PLACEHOLDER[kind]
 
 
 def _dominant(kinds: list[int]) -> int:
@@ -239,7 +271,7 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
             continue
         s = ln.rstrip()
         colon = s.find(": ")
-        if 0 < colon <= 200 and len(s) - colon > 200:
+        if 0 < colon <= 200 and len(s) - colon > 200 and INTRO_WORDS.search(_last_clause(s[:colon])):
             # Same-line introduction: keep the introduction, drop the rest.
             pasted[DOCUMENT] += len(s) - colon - 1
             lines[i] = s[:colon + 1] + " <pasted>"
@@ -257,6 +289,38 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
         for j in rest:
             kinds[j] = DOCUMENT
         return
+
+
+def _mark_bare_drafts(lines: list[str], kinds: list) -> None:
+    """A long paragraph next to a short instruction paragraph is a draft.
+
+    "shorten\n\n<three paragraphs>" pastes text without introducing it; the
+    long paragraph is the user's own words only if it addresses the assistant.
+    """
+    paras: list[list[int]] = []
+    cur: list[int] = []
+    for i, ln in enumerate(lines):
+        if ln.strip() and kinds[i] is None:
+            cur.append(i)
+        elif cur:
+            paras.append(cur)
+            cur = []
+    if cur:
+        paras.append(cur)
+    if len(paras) < 2:
+        return
+    sizes = [sum(len(lines[i]) for i in p) for p in paras]
+    if min(sizes) > SHORT_PARAGRAPH:
+        return
+    for p, size in zip(paras, sizes):
+        if size >= LONG_PARAGRAPH and not any(ADDRESSES_ASSISTANT.search(lines[i]) for i in p):
+            for i in p:
+                kinds[i] = DOCUMENT
+
+
+def _last_clause(text: str) -> str:
+    cut = max(text.rfind(". "), text.rfind("? "), text.rfind("! "))
+    return text[cut + 1:]
 
 
 def _cap_own_prose(out: list[str], pasted: list[int]) -> str:
@@ -292,11 +356,21 @@ def _inline(prose: str):
         prose = URL.sub(" <url> ", prose)
     if "@" in prose:
         prose = EMAIL.sub(" <email> ", prose)
-    prose = PATH.sub(" <path> ", prose)
-    if '"' in prose or "“" in prose or "'" in prose or "«" in prose:
+    if "/" in prose or ":\\" in prose:
+        prose = ABS_PATH.sub(" <path> ", prose)
+    if "." in prose and FILE_EXT_HINT.search(prose):
+        prose = FILE_NAME.sub(" <path> ", prose)
+    if '"' in prose or "“" in prose or " '" in prose or prose.startswith("'") or "«" in prose:
         prose = QUOTED.sub(" <quote> ", prose)
         prose = OPEN_QUOTE.sub(" <quote> ", prose)
-    prose = IDENTIFIER.sub(" <code> ", prose)
+    if "_" in prose:
+        prose = SNAKE.sub(" <code> ", prose)
+    if CAMEL_HINT.search(prose):
+        prose = CAMEL.sub(" <code> ", prose)
+    if "." in prose and DOTTED_HINT.search(prose):
+        prose = DOTTED.sub(" <code> ", prose)
+    if "()" in prose:
+        prose = CALL.sub(" <code> ", prose)
     prose = NUMBER.sub(" <number> ", prose)
     words = ALPHA_WORD.findall(prose[:3000])
     caps = sum(1 for w in words if w.isupper())

@@ -27,6 +27,7 @@ class TurnCues:
     n_directives: int          # imperative sentences
     n_could_you: int           # "can/could/would you <verb>" requests
     n_statements: int          # declarative sentences of 4+ words
+    n_fragments: int           # verbless fragments ("csv -> totals, python")
     greets: bool
     opens_affirm: bool
     opens_negate: bool         # a plain "no"/"wrong" opener
@@ -54,6 +55,15 @@ class TurnCues:
         """The turn asks for something (an action, an answer or more)."""
         return bool(self.n_directives or self.n_could_you or self.n_questions or self.continue_only
                     or self.cue("intent"))
+
+    @property
+    def adds_facts(self) -> bool:
+        """The turn volunteers new information (not only a new instruction)."""
+        if self.cue("increment"):
+            return True
+        # Weak cues ("also") count only in a turn that states and asks nothing.
+        return bool((self.cue("increment_weak") or self.cue("background")) and self.n_statements
+                    and not (self.n_directives or self.n_could_you or self.n_questions))
 
     @property
     def empty(self) -> bool:
@@ -98,6 +108,9 @@ def analyse_conversation(conv: Conversation) -> ConvCues:
 
 def analyse_assistant(text: str) -> AssistantCues:
     tail = text.rstrip()[-ASSISTANT_TAIL:]
+    fence = tail.rfind("```")
+    if fence != -1:
+        tail = tail[fence + 3:]  # a "?" inside code is not a question
     q = tail.rfind("?")
     asks = False
     if q != -1 and len(tail) - q < 120:
@@ -112,19 +125,23 @@ def analyse_turn(text: str) -> TurnCues:
     s = scrub(text)
     prose = s.prose
     lower = prose.lower()
-    tokens = lx.WORD.findall(lower)
-    own = [t for t in tokens if t[0] != "<"]
-    non_english = _non_english(prose, own)
+    if "’" in lower:
+        lower = lower.replace("’", "'")
+    tokens = lx.TOKEN.findall(lower)
+    own = [t for t in tokens if t[0].isalnum()]
+    non_english, other_script = _non_english(prose, own)
     cues = {}
+    joined = lx.tokens_text(tokens)
     if own:
         for name, rx in lx.CUES.items():
-            n = len(rx.findall(lower))
+            n = len(rx.findall(joined))
             if n:
                 cues[name] = n
-    n_q = n_dir = n_cy = n_st = 0
+    n_q = n_dir = n_cy = n_st = n_fr = 0
     if own and not non_english:
+        inside = not lx.DIRECTIVE_TRIGGERS.isdisjoint(own)
         for sent in lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]:
-            kind = _sentence_kind(sent)
+            kind = _sentence_kind(sent, inside)
             if kind == "question":
                 n_q += 1
             elif kind == "directive":
@@ -133,20 +150,23 @@ def analyse_turn(text: str) -> TurnCues:
                 n_cy += 1
             elif kind == "statement":
                 n_st += 1
+            elif kind == "fragment":
+                n_fr += 1
     first = own[0] if own else ""
     emojis = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
     emojis += len(lx.EMOTICON.findall(prose)) if (":" in prose or "<3" in prose or "^" in prose
                                                    or "_" in prose) else 0
     return TurnCues(
-        scrubbed=s, words=len(own), non_english=non_english, cues=cues,
-        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st,
-        greets=bool(first in lx.GREETINGS or lx.GREETING_PHRASE.match(lower)),
+        # Words of other scripts are not tokenized; CJK has no spaces at all.
+        scrubbed=s, words=len(own) + other_script // 2, non_english=non_english, cues=cues,
+        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st, n_fragments=n_fr,
+        greets=bool(lx.GREETING_WORD.match(first) or lx.GREETING_PHRASE.match(lower)),
         opens_affirm=first in lx.AFFIRM_OPENERS,
         opens_negate=first in lx.HARD_NEGATE,
         opens_soft_negate=first in lx.NEGATE_OPENERS and first not in lx.HARD_NEGATE,
         continue_only=len(own) <= 8 and bool(lx.CONTINUE_TURN.match(lower)),
         validates_early=bool(cues.get("validate")) and (
-            len(own) <= 12 or bool(lx.CUES["validate"].search(lower[:EARLY_CHARS]))),
+            len(own) <= 12 or bool(lx.CUES["validate"].search(joined[:EARLY_CHARS]))),
         exclamations=prose.count("!"),
         emojis=emojis,
         lowercase_only=len(own) >= 3 and prose == lower,
@@ -154,40 +174,62 @@ def analyse_turn(text: str) -> TurnCues:
     )
 
 
-def _sentence_kind(sent: str) -> str | None:
+def _sentence_kind(sent: str, inside: bool) -> str | None:
     toks = lx.WORD.findall(sent.lower())
     if not toks:
         return None
     i = 0
-    while i < len(toks) - 1 and toks[i] in lx.IMPERATIVE_FILLERS:
+    while i < len(toks) - 1 and (toks[i] in lx.IMPERATIVE_FILLERS or lx.GREETING_WORD.match(toks[i])):
         i += 1
     head = toks[i]
     if head in ("can", "could", "would", "will") and i + 2 < len(toks) and toks[i + 1] in ("you", "u"):
         return "could_you"
-    if sent.rstrip().endswith("?") or head in lx.QUESTION_OPENERS:
+    end = sent.rstrip()[-1:]
+    # "Have a nice day!" opens like a question but is not one.
+    if end == "?" or (head in lx.QUESTION_OPENERS and end not in (".", "!")):
         return "question"
     if head in lx.IMPERATIVE_VERBS and not (i + 1 < len(toks) and toks[i + 1] in ("is", "are", "was")):
         return "directive"
-    if sum(1 for t in toks if t[0] != "<") >= 4:
+    if head in ("let's", "lets"):
+        return "directive"
+    if "," in sent:
+        # "one more thing, make it shorter": an imperative after a comma.
+        for clause in sent.lower().split(",")[1:4]:
+            ctoks = lx.WORD.findall(clause)
+            j = 0
+            while j < len(ctoks) - 1 and ctoks[j] in lx.IMPERATIVE_FILLERS:
+                j += 1
+            if ctoks and ctoks[j] in lx.IMPERATIVE_VERBS and len(ctoks) > j + 1:
+                return "directive"
+    for m in (lx.DIRECTIVE_INSIDE.finditer(sent.lower()) if inside else ()):
+        if m.group(1) in lx.IMPERATIVE_VERBS or m.group(0).lstrip(" ,;:(").startswith("let"):
+            return "directive"
+    words = [t for t in toks if t[0] != "<"]
+    if not words:
+        return None
+    # A statement has a subject or a finite verb; the rest are fragments.
+    if len(words) >= 4 and not lx.STATEMENT_MARKERS.isdisjoint(words):
         return "statement"
-    return None
+    return "fragment"
 
 
-def _non_english(prose: str, own: list[str]) -> bool:
-    """Judge by script first, then by which language's stopwords dominate."""
+def _non_english(prose: str, own: list[str]) -> tuple[bool, int]:
+    """(non-English?, letters in other scripts): judge by script first, then
+    by which language's stopwords dominate."""
+    other = 0
     if not prose.isascii():
         sample = prose[:1000]
         other = len(lx.NON_LATIN.findall(sample))
         if other:
             latin = sum(len(w) for w in lx.ALPHA_WORD.findall(sample))
             if other >= latin:
-                return True
+                return True, other
     if len(own) < 3:
-        return False
+        return False, other
     en = foreign = 0
     for t in own[:200]:
         if t in lx.EN_STOPWORDS:
             en += 1
         elif t in lx.FOREIGN_STOPWORDS:
             foreign += 1
-    return foreign >= 2 and foreign > en
+    return foreign >= 2 and foreign > en, other

@@ -1,0 +1,894 @@
+"""Fit the simulator mixture closest to real users: a certified convex solve.
+
+Per facet f every simulator s has a distribution P_f[s] over the k_f clusters
+of a shared codebook and real users have q_f. A mixture w on the simplex
+induces m_f = sum_s w_s P_f[s]; we minimise
+
+    g(w) = sum_f lambda_f * D(m_f, q_f)  [+ cost_penalty * costs . w]
+
+with D = Jensen-Shannon (default) or KL(q || m) after additive smoothing.
+Both are convex in w, so the solve is a conic program (exponential cones)
+handed to CLARABEL, with SCS as the fallback. Every result carries two
+optimality certificates: the solver's primal-dual gap and an independent
+Frank-Wolfe gap computed in numpy, an upper bound on suboptimality.
+
+All divergences and objectives are in bits.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import cvxpy as cp
+import numpy as np
+from scipy.optimize import linprog
+from scipy.special import rel_entr
+
+from measure.errors import ConfigError, EnsembleFitError
+
+LN2 = math.log(2.0)
+DIVERGENCES = ("js", "kl_forward")
+METHODS = ("convex", "exact_enumeration", "greedy")
+SOLVERS = ("CLARABEL", "SCS")          # tried in this order
+INCLUDE_EPS = 1e-3                     # smallest weight an `include`d simulator may get
+ROW_TOL = 1e-6                         # input distributions must sum to 1 within this
+FEAS_TOL = 1e-9                        # slack for the pre-solve feasibility checks
+ZERO_TOL = 1e-7                        # interior-point noise below this may be zeroed...
+ZERO_OBJ_TOL = 1e-10                   # ...if the objective moves by no more than this
+_AUX_MIN_N = 4                         # from this many simulators on, route m_f through a variable
+_CACHE_SIZE = 16
+
+_SOLVER_OPTS = {
+    "CLARABEL": {},                                   # defaults: gap/feas tolerances 1e-8
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000},
+}
+
+
+class MixtureInfeasible(ConfigError, ValueError):
+    """The requested constraints admit no mixture."""
+
+
+class MixtureSolveError(EnsembleFitError, RuntimeError):
+    """Every solver failed on a problem the pre-checks found feasible."""
+
+
+@dataclass
+class MixtureResult:
+    weights: dict[str, float]          # every simulator, in input order; sums to 1
+    objective: float                   # g(w) recomputed in numpy (bits [+ cost penalty])
+    per_facet: dict[str, float]        # D(m_f, q_f) in bits, unweighted, every input facet
+    status: str                        # solver status ("optimal", "optimal_inaccurate", ...)
+    solver: str                        # "CLARABEL", "SCS", or "closed_form" (one simulator)
+    duality_gap: float | None          # solver primal-dual gap (bits); None if not reported
+    fw_gap: float                      # Frank-Wolfe gap at the final weights (bits)
+    method: str                        # "convex" | "exact_enumeration" | "greedy"
+    support: list[str]                 # simulators with positive weight, in input order
+    divergence: str = "js"
+    divergence_bits: float = 0.0       # sum_f lambda_f D_f, without the cost penalty
+    expected_cost: float | None = None  # costs . w, when costs were given
+    solver_objective: float | None = None  # objective as the solver reported it
+    n_solves: int = 0                  # conic solves spent (enumeration/greedy: all of them)
+    facet_weights: dict[str, float] = field(default_factory=dict)  # normalised lambdas
+
+    def weight_vector(self, names: Sequence[str] | None = None) -> np.ndarray:
+        names = list(self.weights) if names is None else names
+        return np.array([self.weights[n] for n in names], dtype=float)
+
+
+# --------------------------------------------------------------------------
+# Inputs
+
+
+def smooth(p: np.ndarray, alpha: float | None = None) -> np.ndarray:
+    """Additive smoothing along the last axis: add alpha (default 1/k) to every
+    bin, then renormalise. Affine in p, so the mixture of smoothed rows equals
+    the smoothed mixture (weights sum to 1)."""
+    p = np.asarray(p, dtype=float)
+    k = p.shape[-1]
+    a = 1.0 / k if alpha is None else float(alpha)
+    return (p + a) / (p.sum(axis=-1, keepdims=True) + k * a)
+
+
+@dataclass
+class _Data:
+    names: list[str]
+    facets: list[str]                  # every input facet
+    lam: np.ndarray                    # normalised facet weights, aligned with facets
+    P: list[np.ndarray]                # (S, k_f); smoothed when divergence == kl_forward
+    q: list[np.ndarray]                # (k_f,); smoothed likewise
+    divergence: str
+    key: str                           # fingerprint of everything above, for the cache
+
+
+def _check_dist(x: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{what} contains non-finite values")
+    if np.any(x < 0):
+        raise ValueError(f"{what} contains negative values (min {x.min():.3g})")
+    sums = x.sum(axis=-1)
+    bad = np.abs(sums - 1.0) > ROW_TOL
+    if np.any(bad):
+        raise ValueError(f"{what} must sum to 1 along the cluster axis; "
+                         f"got sums {np.atleast_1d(sums)[np.atleast_1d(bad)][:5]}")
+    return x / sums[..., None] if x.ndim > 1 else x / sums  # remove float drift
+
+
+def _prepare(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names: Sequence[str],
+             facet_weights: Mapping[str, float] | None, divergence: str) -> _Data:
+    if divergence not in DIVERGENCES:
+        raise ValueError(f"divergence must be one of {DIVERGENCES}, got {divergence!r}")
+    names = [str(n) for n in names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"simulator names must be unique: {names}")
+    S = len(names)
+    if S == 0:
+        raise ValueError("need at least one simulator")
+    facets = list(P)
+    if set(facets) != set(q):
+        raise ValueError(f"P and q must have the same facets: {sorted(P)} vs {sorted(q)}")
+    if not facets:
+        raise ValueError("need at least one facet")
+    if facet_weights is None:
+        lam = np.ones(len(facets))
+    else:
+        extra = set(facet_weights) - set(facets)
+        missing = [f for f in facets if f not in facet_weights]
+        if extra or missing:
+            raise ValueError(f"facet_weights must name exactly the facets of P; "
+                             f"unknown {sorted(extra)}, missing {missing}")
+        lam = np.array([float(facet_weights[f]) for f in facets])
+        if not np.all(np.isfinite(lam)) or np.any(lam < 0) or lam.sum() <= 0:
+            raise ValueError(f"facet_weights must be finite, >= 0 and not all 0: "
+                             f"{dict(zip(facets, lam))}")
+    lam = lam / lam.sum()
+    Ps, qs = [], []
+    h = hashlib.sha1(divergence.encode())
+    for f, l in zip(facets, lam):
+        Pf = np.array(P[f], dtype=float)
+        qf = np.array(q[f], dtype=float)
+        if Pf.ndim != 2 or Pf.shape[0] != S:
+            raise ValueError(f"P[{f!r}] must have shape (S={S}, k), got {Pf.shape}")
+        if qf.shape != (Pf.shape[1],):
+            raise ValueError(f"q[{f!r}] must have shape ({Pf.shape[1]},), got {qf.shape}")
+        Pf = _check_dist(Pf, f"P[{f!r}]")
+        qf = _check_dist(qf, f"q[{f!r}]")
+        if divergence == "kl_forward":
+            Pf, qf = smooth(Pf), smooth(qf)
+        Ps.append(Pf)
+        qs.append(qf)
+        for arr in (Pf, qf, np.array([l])):
+            h.update(np.ascontiguousarray(arr).tobytes())
+            h.update(str(arr.shape).encode())
+    return _Data(names, facets, lam, Ps, qs, divergence, h.hexdigest())
+
+
+# --------------------------------------------------------------------------
+# numpy evaluators (the ground truth every solve is checked against)
+
+
+def _facet_values(w: np.ndarray, data: _Data) -> np.ndarray:
+    out = np.empty(len(data.facets))
+    for i, (Pf, qf) in enumerate(zip(data.P, data.q)):
+        m = w @ Pf
+        if data.divergence == "js":
+            a = 0.5 * (m + qf)
+            out[i] = 0.5 * (rel_entr(m, a).sum() + rel_entr(qf, a).sum()) / LN2
+        else:
+            out[i] = rel_entr(qf, m).sum() / LN2
+    return out
+
+
+def _gradient(w: np.ndarray, data: _Data) -> np.ndarray:
+    """d/dw of sum_f lambda_f D_f (bits). -inf where moving weight onto a
+    simulator would cover a real-user bin the mixture misses (JS only)."""
+    g = np.zeros(len(w))
+    for l, Pf, qf in zip(data.lam, data.P, data.q):
+        if l == 0:
+            continue
+        m = w @ Pf
+        if data.divergence == "js":
+            # dJS/dm_j = 1/2 log2(2 m_j / (m_j + q_j)); equals 1/2 when q_j = 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gm = 0.5 * np.log2(np.where(qf > 0, 2 * m / (m + qf), 2.0))
+            hole = np.isneginf(gm)
+            gs = Pf[:, ~hole] @ gm[~hole]
+            gs[(Pf[:, hole] > 0).any(axis=1)] = -np.inf
+        else:
+            gs = Pf @ (-qf / m) / LN2
+        g += l * gs
+    return g
+
+
+def _hessian(w: np.ndarray, data: _Data, rows: np.ndarray) -> np.ndarray:
+    """d2/dw2 of sum_f lambda_f D_f (bits) restricted to `rows` (indices)."""
+    H = np.zeros((len(rows), len(rows)))
+    for l, Pf, qf in zip(data.lam, data.P, data.q):
+        if l == 0:
+            continue
+        m = w @ Pf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if data.divergence == "js":
+                # d2JS/dm_j2 = q_j / (2 m_j (m_j + q_j)); bins with m_j = 0 have no
+                # simulator of `rows` on them (else w would not be interior)
+                h = np.where(m > 0, qf / (2 * m * (m + qf)), 0.0) / LN2
+            else:
+                h = qf / m ** 2 / LN2
+        Pr = Pf[rows]
+        H += l * (Pr * h) @ Pr.T
+    return H
+
+
+def mixture_objective(w, P, q, facet_weights=None, divergence: str = "js") -> float:
+    """sum_f lambda_f D(sum_s w_s P_f[s], q_f) in bits, lambdas normalised to sum 1.
+
+    `w` is an (S,) array aligned with the rows of every P[f]. For "kl_forward"
+    both sides are smoothed with alpha = 1/k_f before KL(q || mixture)."""
+    w = np.asarray(w, dtype=float)
+    some = next(iter(P.values()))
+    data = _prepare(P, q, [str(i) for i in range(np.shape(some)[0])], facet_weights, divergence)
+    return float(data.lam @ _facet_values(w, data))
+
+
+def facet_divergences(w, P, q, divergence: str = "js") -> dict[str, float]:
+    """Per-facet D(mixture, q_f) in bits (no facet weighting)."""
+    w = np.asarray(w, dtype=float)
+    some = next(iter(P.values()))
+    data = _prepare(P, q, [str(i) for i in range(np.shape(some)[0])], None, divergence)
+    return dict(zip(data.facets, map(float, _facet_values(w, data))))
+
+
+def frank_wolfe_gap(w, P, q, facet_weights=None, divergence: str = "js") -> float:
+    """Frank-Wolfe gap of the plain simplex problem at w (bits):
+    max_s grad.(w - e_s) >= g(w) - min g. Zero exactly at an optimum; inf
+    when w leaves a real-user bin uncovered that some simulator covers (JS)."""
+    w = np.asarray(w, dtype=float)
+    some = next(iter(P.values()))
+    data = _prepare(P, q, [str(i) for i in range(np.shape(some)[0])], facet_weights, divergence)
+    g = _gradient(w, data)
+    if not np.all(np.isfinite(g)):
+        return math.inf
+    return max(0.0, float(g @ w - g.min()))
+
+
+# --------------------------------------------------------------------------
+# Constraints
+
+
+@dataclass
+class _Constraints:
+    lb: np.ndarray          # lower bound when in the support (scalar min, dict min, include eps)
+    ub: np.ndarray          # upper bound (0 where excluded)
+    allowed: np.ndarray     # bool: may get weight
+    forced: np.ndarray      # bool: must get weight (include, or a positive per-simulator min)
+    cost: np.ndarray | None
+    budget: float | None
+    penalty: float
+
+    @property
+    def lin(self) -> np.ndarray:
+        """Linear objective term (the cost penalty)."""
+        if self.cost is None or self.penalty == 0:
+            return np.zeros(len(self.lb))
+        return self.penalty * self.cost
+
+
+def _per_sim(value, names, default: float, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scalar or {name: value} -> (array, bool array of explicitly named entries)."""
+    S = len(names)
+    if isinstance(value, Mapping):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"{what} names unknown simulators: {sorted(unknown)}")
+        arr = np.array([float(value.get(n, default)) for n in names])
+        named = np.array([n in value for n in names])
+    else:
+        arr = np.full(S, float(value))
+        named = np.zeros(S, dtype=bool)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError(f"{what} must be in [0, 1]: {dict(zip(names, arr))}")
+    return arr, named
+
+
+def _fmt(names, mask) -> str:
+    return ", ".join(n for n, m in zip(names, mask) if m)
+
+
+def _min_cost(c: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> float:
+    """min c.w s.t. sum w = 1, lb <= w <= ub (assumes sum lb <= 1 <= sum ub):
+    start from lb and pour the remaining mass into the cheapest first."""
+    w = lb.copy()
+    rest = 1.0 - w.sum()
+    for i in np.argsort(c, kind="stable"):
+        add = min(ub[i] - w[i], rest)
+        w[i] += add
+        rest -= add
+        if rest <= 0:
+            break
+    return float(c @ w)
+
+
+def _constraints(names, min_weight, max_weight, include, exclude, costs, budget,
+                 cost_penalty) -> _Constraints:
+    S = len(names)
+    index = {n: i for i, n in enumerate(names)}
+    for what, group in (("include", include), ("exclude", exclude)):
+        unknown = [n for n in group if n not in index]
+        if unknown:
+            raise ValueError(f"{what} names unknown simulators: {unknown}")
+    inc = np.zeros(S, dtype=bool)
+    inc[[index[n] for n in include]] = True
+    exc = np.zeros(S, dtype=bool)
+    exc[[index[n] for n in exclude]] = True
+    if np.any(inc & exc):
+        raise MixtureInfeasible(f"simulators both included and excluded: {_fmt(names, inc & exc)}")
+
+    lb, lb_named = _per_sim(min_weight, names, 0.0, "min_weight")
+    ub, _ = _per_sim(max_weight, names, 1.0, "max_weight")
+    forced = inc | (lb_named & (lb > 0))
+    bad = exc & forced
+    if np.any(bad):
+        raise MixtureInfeasible(f"excluded simulators have a positive min_weight: {_fmt(names, bad)}")
+    lb = np.where(inc, np.maximum(lb, INCLUDE_EPS), lb)
+    ub = np.where(exc, 0.0, ub)
+    allowed = ~exc & (ub > 0)
+    lb = np.where(allowed, lb, 0.0)
+    bad = allowed & (lb > ub + FEAS_TOL)
+    if np.any(bad):
+        detail = "; ".join(f"{names[i]}: min {lb[i]:.4g} > max {ub[i]:.4g}"
+                           + (" (include needs >= %g)" % INCLUDE_EPS if inc[i] else "")
+                           for i in np.flatnonzero(bad))
+        raise MixtureInfeasible(f"minimum weight above maximum weight: {detail}")
+    bad = forced & ~allowed
+    if np.any(bad):
+        raise MixtureInfeasible(f"simulators that must get weight have max_weight 0: "
+                                f"{_fmt(names, bad)}")
+    if not allowed.any():
+        raise MixtureInfeasible("every simulator is excluded or has max_weight 0")
+    if lb[forced].sum() > 1 + FEAS_TOL:
+        raise MixtureInfeasible(f"minimum weights of the simulators that must be used "
+                                f"({_fmt(names, forced)}) sum to {lb[forced].sum():.4g} > 1")
+    if ub[allowed].sum() < 1 - FEAS_TOL:
+        raise MixtureInfeasible(f"maximum weights of the allowed simulators sum to "
+                                f"{ub[allowed].sum():.4g} < 1 (max_weight / exclude)")
+
+    cost = None
+    if costs is not None:
+        missing = [n for n in names if n not in costs]
+        unknown = sorted(set(costs) - set(names))
+        if missing or unknown:
+            raise ValueError(f"costs must name every simulator; missing {missing}, unknown {unknown}")
+        cost = np.array([float(costs[n]) for n in names])
+        if not np.all(np.isfinite(cost)) or np.any(cost < 0):
+            raise ValueError(f"costs must be finite and >= 0: {dict(costs)}")
+    if (budget is not None or cost_penalty) and cost is None:
+        raise ValueError("budget / cost_penalty need per-simulator costs")
+    cost_penalty = float(cost_penalty or 0.0)
+    if not math.isfinite(cost_penalty) or cost_penalty < 0:
+        raise ValueError(f"cost_penalty must be finite and >= 0, got {cost_penalty}")
+    if budget is not None:
+        budget = float(budget)
+        if not math.isfinite(budget):
+            raise ValueError(f"budget must be finite, got {budget}")
+        cheapest = int(np.flatnonzero(allowed)[np.argmin(cost[allowed])])
+        if budget < cost[cheapest] - FEAS_TOL:
+            raise MixtureInfeasible(
+                f"budget {budget:.4g} is below the cheapest allowed simulator's cost "
+                f"({names[cheapest]}: {cost[cheapest]:.4g})")
+    return _Constraints(lb, ub, allowed, forced, cost, budget, cost_penalty)
+
+
+# --------------------------------------------------------------------------
+# The conic problem
+
+
+class _Compiled:
+    """The cvxpy problem for one data set and one set of active simulators.
+
+    The data enter as constants: making P a cvxpy Parameter multiplies a
+    Parameter matrix into the variables, whose DPP tensor has rows*cols
+    entries of the conic matrix (gigabytes at 25 x 6 x 500). What does vary
+    between re-solves (bounds, costs, budget) is a Parameter, so repeated
+    solves on the same support skip compilation."""
+
+    def __init__(self, data: _Data, active: np.ndarray, with_budget: bool):
+        n = len(active)
+        self.active = active
+        self.w = w = cp.Variable(n, name="w")
+        self.lb = cp.Parameter(n, name="lb")
+        self.ub = cp.Parameter(n, name="ub")
+        self.lin = cp.Parameter(n, name="lin")
+        cons = [cp.sum(w) == 1, w >= self.lb, w <= self.ub]
+        if with_budget:
+            self.cost = cp.Parameter(n, nonneg=True, name="cost")
+            self.budget = cp.Parameter(name="budget")
+            cons.append(self.cost @ w <= self.budget)
+        terms = [self.lin @ w]
+        lin_const = np.zeros(n)
+        for l, Pf, qf in zip(data.lam, data.P, data.q):
+            if l == 0:
+                continue
+            Pa = Pf[active]
+            scale = l / LN2                      # nats -> bits, times lambda_f
+            if data.divergence == "js":
+                covered = Pa.sum(axis=0) > 0
+                qpos = qf > 0
+                full = covered & qpos
+                # Bins no simulator covers, or real users never hit, are constant
+                # or linear in w; keeping them as cones would leave cones with no
+                # interior (an identically-zero argument), which IPMs dislike.
+                lin_const += 0.5 * l * Pa[:, covered & ~qpos].sum(axis=1)
+                if full.any():
+                    m = self._mix(Pa[:, full], w, cons)
+                    qv = qf[full]
+                    a = 0.5 * (m + qv)
+                    terms.append((0.5 * scale) * (cp.sum(cp.rel_entr(m, a))
+                                                  + cp.sum(cp.rel_entr(qv, a))))
+            else:                                # smoothed: every bin is positive
+                m = self._mix(Pa, w, cons)
+                terms.append(scale * cp.sum(cp.rel_entr(qf, m)))
+        if np.any(lin_const):
+            terms.append(lin_const @ w)
+        self.problem = cp.Problem(cp.Minimize(cp.sum(terms)), cons)
+
+    @staticmethod
+    def _mix(Pa: np.ndarray, w, cons):
+        # An auxiliary m = Pa' w keeps each cone row to one nonzero instead of n:
+        # a much sparser KKT system once n is more than a handful.
+        if Pa.shape[0] < _AUX_MIN_N:
+            return Pa.T @ w
+        m = cp.Variable(Pa.shape[1])
+        cons.append(m == Pa.T @ w)
+        return m
+
+
+def _run_solver(problem: cp.Problem, solver: str) -> float | None:
+    """Solve in place with one solver; return its primal-dual gap if it
+    reports one. Goes through get_problem_data so the raw solver output
+    (with the dual objective) stays reachable. Tests monkeypatch this."""
+    opts = dict(_SOLVER_OPTS[solver])
+    data, chain, inverse = problem.get_problem_data(solver, solver_opts=opts)
+    raw = chain.solve_via_data(problem, data, False, False, opts)
+    problem.unpack_results(raw, chain, inverse)
+    try:
+        if solver == "CLARABEL":
+            return abs(float(raw.obj_val) - float(raw.obj_val_dual))
+        if solver == "SCS":
+            info = raw["info"]
+            return abs(float(info["pobj"]) - float(info["dobj"]))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        pass
+    return None
+
+
+def _solve_compiled(comp: _Compiled, lb, ub, lin, cost, budget):
+    comp.lb.value = lb
+    comp.ub.value = ub
+    comp.lin.value = lin
+    if cost is not None and budget is not None:
+        comp.cost.value = cost
+        comp.budget.value = budget
+    errors = []
+    for solver in SOLVERS:
+        try:
+            gap = _run_solver(comp.problem, solver)
+        except Exception as exc:                 # solver crashed: try the next one
+            errors.append(f"{solver}: {type(exc).__name__}: {exc}")
+            continue
+        status = comp.problem.status
+        if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and comp.w.value is not None:
+            return np.asarray(comp.w.value, dtype=float), status, solver, gap, comp.problem.value
+        errors.append(f"{solver}: status {status}")
+    if all("infeasible" in e for e in errors):
+        raise MixtureInfeasible("the solvers report the constraints infeasible: " + "; ".join(errors))
+    raise MixtureSolveError("every solver failed: " + "; ".join(errors))
+
+
+_cache: OrderedDict = OrderedDict()
+
+
+def _compiled(data: _Data, active: np.ndarray, with_budget: bool) -> _Compiled:
+    key = (data.key, tuple(int(i) for i in active), with_budget)
+    comp = _cache.get(key)
+    if comp is None:
+        comp = _Compiled(data, active, with_budget)
+        _cache[key] = comp
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    return comp
+
+
+# --------------------------------------------------------------------------
+# Certificates and result assembly
+
+
+def _lmo(g: np.ndarray, lb, ub, cost, budget) -> float:
+    """min g.v over {sum v = 1, lb <= v <= ub, cost.v <= budget}."""
+    if cost is None or budget is None:
+        return _min_cost(g, lb, ub)
+    res = linprog(g, A_ub=cost[None, :], b_ub=[budget], A_eq=np.ones((1, len(g))), b_eq=[1.0],
+                  bounds=list(zip(lb, ub)), method="highs")
+    return float(res.fun) if res.status == 0 else -np.inf
+
+
+def _fw_gap(w_full, data: _Data, cons: _Constraints, active: np.ndarray, lb) -> float:
+    """g(w) - min_v [g(w) + grad.(v - w)] over the feasible set of this support:
+    an upper bound on how far g(w) is above the optimum there (g convex)."""
+    grad = _gradient(w_full, data) + cons.lin
+    ga = grad[active]
+    if not np.all(np.isfinite(ga)):
+        return math.inf
+    cost = None if cons.cost is None else cons.cost[active]
+    vmin = _lmo(ga, lb, cons.ub[active], cost, cons.budget)
+    return max(0.0, float(ga @ w_full[active] - vmin))
+
+
+def _objective(w_full, data: _Data, cons: _Constraints) -> tuple[float, np.ndarray]:
+    vals = _facet_values(w_full, data)
+    return float(data.lam @ vals + cons.lin @ w_full), vals
+
+
+def _cleanup(w, lb, ub, data, cons, active) -> np.ndarray:
+    """Clip solver noise into the bounds and renormalise; zero tiny weights
+    when that leaves the objective unchanged (so `support` is meaningful)."""
+    S = len(data.names)
+    w = np.clip(w, lb, ub)
+    w_full = np.zeros(S)
+    w_full[active] = w / w.sum()
+    tiny = (w_full > 0) & (w_full < ZERO_TOL)
+    tiny[active] &= lb <= 0
+    if tiny.any():
+        trial = np.where(tiny, 0.0, w_full)
+        trial /= trial.sum()
+        if _objective(trial, data, cons)[0] <= _objective(w_full, data, cons)[0] + ZERO_OBJ_TOL:
+            w_full = trial
+    return w_full
+
+
+def _newton_face(x, fixed, lb, ub, data, cons, active) -> np.ndarray | None:
+    """Newton's method on the face where `fixed` weights sit at a bound and
+    the rest are free: min g subject to sum w = 1 (and cost.w = budget when
+    that constraint is tight). None if the face leaves the feasible set."""
+    S = len(data.names)
+    y = x.copy()
+    y[fixed] = np.where(np.abs(x[fixed] - lb[fixed]) <= np.abs(x[fixed] - ub[fixed]),
+                        lb[fixed], ub[fixed])
+    free = np.flatnonzero(~fixed)
+    if len(free) == 0:
+        return y if abs(y.sum() - 1) <= FEAS_TOL else None
+    E, e = [np.ones(len(active))], [1.0]
+    if cons.budget is not None:
+        ca = cons.cost[active]
+        if ca @ x >= cons.budget - 1e-7 * max(1.0, abs(cons.budget)):
+            E.append(ca)
+            e.append(cons.budget)
+    E, e = np.array(E), np.array(e)
+    EF = E[:, free]
+    if np.linalg.matrix_rank(EF) < len(e):
+        return None
+
+    def full(v):
+        wf = np.zeros(S)
+        wf[active] = v
+        return wf
+
+    obj = _objective(full(y), data, cons)[0]
+    for _ in range(30):
+        wf = full(y)
+        g = (_gradient(wf, data) + cons.lin)[active][free]
+        if not np.all(np.isfinite(g)):
+            return None
+        H = _hessian(wf, data, active[free])
+        H += 1e-12 * max(1.0, np.abs(np.diag(H)).max()) * np.eye(len(free))
+        r = len(e)
+        K = np.block([[H, EF.T], [EF, np.zeros((r, r))]])
+        rhs = np.concatenate([-g, e - E @ y])
+        try:
+            d = np.linalg.solve(K, rhs)[:len(free)]
+        except np.linalg.LinAlgError:
+            d = np.linalg.lstsq(K, rhs, rcond=None)[0][:len(free)]
+        t = 1.0
+        while t > 1e-10:
+            z = y.copy()
+            z[free] += t * d
+            if np.all(z[free] >= lb[free]) and np.all(z[free] <= ub[free]):
+                new = _objective(full(z), data, cons)[0]
+                if new <= obj + 1e-15 or abs(e - E @ y).max() > 1e-12:
+                    break
+            t *= 0.5
+        else:
+            break
+        y, done, obj = z, abs(g @ d) < 1e-16, new
+        if done:
+            break
+    if np.abs(E @ y - e).max() > FEAS_TOL:
+        return None
+    return y
+
+
+def _polish(w_full, data, cons, active, lb) -> np.ndarray:
+    """Interior-point answers sit ~1e-6 inside the bounds. Snap weights that
+    are that close to a bound onto it and run Newton on the remaining face;
+    keep the result only if it is feasible, no worse, and certifies better."""
+    ub = cons.ub[active]
+    x = w_full[active]
+    best, best_gap = w_full, _fw_gap(w_full, data, cons, active, lb)
+    best_obj = _objective(w_full, data, cons)[0]
+    if best_gap <= 1e-12:
+        return w_full
+    for tau in (1e-5, 1e-7, 0.0):
+        fixed = (x <= lb + tau) | (x >= ub - tau)
+        y = _newton_face(x, fixed, lb, ub, data, cons, active)
+        if y is None:
+            continue
+        cand = np.zeros_like(w_full)
+        cand[active] = y
+        if cons.budget is not None and cons.cost @ cand > cons.budget + FEAS_TOL:
+            continue
+        obj = _objective(cand, data, cons)[0]
+        gap = _fw_gap(cand, data, cons, active, lb)
+        if obj <= best_obj + 1e-13 and gap < best_gap:
+            best, best_gap, best_obj = cand, gap, obj
+        if best_gap <= 1e-12:
+            break
+    return best
+
+
+def _result(w_full, data, cons, active, lb, status, solver, gap, solver_obj, method,
+            n_solves) -> MixtureResult:
+    obj, vals = _objective(w_full, data, cons)
+    return MixtureResult(
+        weights={n: float(x) for n, x in zip(data.names, w_full)},
+        objective=obj,
+        per_facet={f: float(v) for f, v in zip(data.facets, vals)},
+        status=status, solver=solver, duality_gap=gap,
+        fw_gap=_fw_gap(w_full, data, cons, active, lb),
+        method=method,
+        support=[n for n, x in zip(data.names, w_full) if x > 0],
+        divergence=data.divergence,
+        divergence_bits=float(data.lam @ vals),
+        expected_cost=None if cons.cost is None else float(cons.cost @ w_full),
+        solver_objective=None if solver_obj is None else float(solver_obj),
+        n_solves=n_solves,
+        facet_weights={f: float(l) for f, l in zip(data.facets, data.lam)},
+    )
+
+
+def _support_feasible(active, lb, cons: _Constraints) -> bool:
+    ub = cons.ub[active]
+    if lb.sum() > 1 + FEAS_TOL or ub.sum() < 1 - FEAS_TOL:
+        return False
+    if cons.budget is not None and _min_cost(cons.cost[active], lb, ub) > cons.budget + FEAS_TOL:
+        return False
+    return True
+
+
+def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: str
+                   ) -> MixtureResult | None:
+    """Best mixture whose weight lives on `active` (every member gets at least
+    its lower bound). None when the constraints rule this support out."""
+    active = np.asarray(sorted(int(i) for i in active))
+    lb = cons.lb[active]
+    if not _support_feasible(active, lb, cons):
+        return None
+    if len(active) == 1:                         # nothing to optimise
+        w_full = np.zeros(len(data.names))
+        w_full[active] = 1.0
+        obj = _objective(w_full, data, cons)[0]
+        return _result(w_full, data, cons, active, lb, "optimal", "closed_form", 0.0, obj,
+                       method, 0)
+    with_budget = cons.budget is not None
+    comp = _compiled(data, active, with_budget)
+    w, status, solver, gap, sobj = _solve_compiled(
+        comp, lb, cons.ub[active], cons.lin[active],
+        None if cons.cost is None else cons.cost[active], cons.budget)
+    w_full = _cleanup(w, lb, cons.ub[active], data, cons, active)
+    w_full = _polish(w_full, data, cons, active, lb)
+    return _result(w_full, data, cons, active, lb, status, solver, gap, sobj, method, 1)
+
+
+# --------------------------------------------------------------------------
+# Cardinality: exact enumeration or greedy forward selection
+
+
+def _support_sizes(cons: _Constraints, K: int) -> list[int]:
+    n_forced = int(cons.forced.sum())
+    free_lb = cons.lb[cons.allowed & ~cons.forced]
+    if not np.any(free_lb > 0):
+        # Zero lower bounds: a superset support can always copy a subset's
+        # weights, so only the largest supports need solving.
+        return [K]
+    return list(range(max(n_forced, 1), K + 1))
+
+
+def _n_supports(cons: _Constraints, K: int) -> int:
+    n_forced = int(cons.forced.sum())
+    n_free = int((cons.allowed & ~cons.forced).sum())
+    return sum(math.comb(n_free, s - n_forced) for s in _support_sizes(cons, K)
+               if 0 <= s - n_forced <= n_free)
+
+
+def _better(a: MixtureResult | None, b: MixtureResult | None) -> bool:
+    """Is a strictly better than b (ties keep the earlier / smaller one)?"""
+    if a is None:
+        return False
+    return b is None or a.objective < b.objective - 1e-12
+
+
+def _enumerate(data, cons, K) -> MixtureResult:
+    forced = list(np.flatnonzero(cons.forced))
+    free = list(np.flatnonzero(cons.allowed & ~cons.forced))
+    best, n = None, 0
+    for size in _support_sizes(cons, K):
+        extra = size - len(forced)
+        if extra < 0 or extra > len(free):
+            continue
+        for combo in itertools.combinations(free, extra):
+            res = _solve_support(data, cons, np.array(forced + list(combo), dtype=int),
+                                 "exact_enumeration")
+            if res is not None:
+                n += res.n_solves
+            if _better(res, best):
+                best = res
+    if best is None:
+        raise MixtureInfeasible(_no_support_message(data, cons, K))
+    best.n_solves = n
+    return best
+
+
+def _no_support_message(data, cons, K) -> str:
+    top = np.sort(cons.ub[cons.allowed])[::-1][:K].sum()
+    if top < 1 - FEAS_TOL:
+        return (f"max_simulators={K} with these max_weight values can reach a total "
+                f"weight of only {top:.4g} < 1")
+    return (f"no support of at most {K} simulators satisfies the constraints "
+            f"(min_weight, max_weight, include, budget)")
+
+
+def _relaxed_objective(data, cons, active) -> float:
+    """Objective on a support with only the simplex constraint; used by greedy
+    to move through support sizes that the bounds make infeasible."""
+    relaxed = _Constraints(np.zeros_like(cons.lb), np.where(cons.allowed, 1.0, 0.0),
+                           cons.allowed, cons.forced, cons.cost, None, cons.penalty)
+    res = _solve_support(data, relaxed, active, "greedy")
+    return math.inf if res is None else res.objective
+
+
+def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
+    chosen = [int(i) for i in np.flatnonzero(cons.forced)]
+    free = [int(i) for i in np.flatnonzero(cons.allowed & ~cons.forced)]
+    path = []
+    if chosen:
+        path.append((list(chosen), _solve_support(data, cons, np.array(chosen), "greedy")))
+    while len(chosen) < K and free:
+        scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy")) for c in free]
+        feasible = [(c, r) for c, r in scored if r is not None]
+        if feasible:
+            best_c, best_r = feasible[0]
+            for c, r in feasible[1:]:
+                if _better(r, best_r):
+                    best_c, best_r = c, r
+            best_r.n_solves = sum(r.n_solves for _, r in feasible)
+        else:
+            best_c = min(free, key=lambda c: _relaxed_objective(data, cons, np.array(chosen + [c])))
+            best_r = None
+        chosen.append(best_c)
+        free.remove(best_c)
+        path.append((sorted(chosen), best_r))
+    return path
+
+
+# --------------------------------------------------------------------------
+# Public API
+
+
+def fit_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names: Sequence[str],
+                facet_weights: Mapping[str, float] | None = None, divergence: str = "js",
+                min_weight: float | Mapping[str, float] = 0.0,
+                max_weight: float | Mapping[str, float] = 1.0,
+                include: Sequence[str] = (), exclude: Sequence[str] = (),
+                costs: Mapping[str, float] | None = None, budget: float | None = None,
+                cost_penalty: float = 0.0, max_simulators: int | None = None,
+                max_enumerate: int = 300) -> MixtureResult:
+    """Mixture weights w (simplex) minimising sum_f lambda_f D(sum_s w_s P_f[s], q_f).
+
+    Constraints:
+      min_weight / max_weight: scalar or {simulator: bound}. A scalar minimum
+        applies to every simulator that gets weight (all allowed ones for a
+        plain convex fit; the chosen support under max_simulators). A positive
+        per-simulator minimum forces that simulator in, like `include`.
+      include: each gets at least max(min_weight, INCLUDE_EPS). exclude: weight 0.
+      costs + budget: expected cost per conversation costs.w <= budget.
+      costs + cost_penalty: adds cost_penalty * costs.w to the objective.
+      max_simulators K: at most K simulators with weight. Exact when the number
+        of candidate supports is <= max_enumerate, else greedy forward selection.
+
+    Raises MixtureInfeasible (a ValueError) when the constraints conflict.
+    """
+    data = _prepare(P, q, names, facet_weights, divergence)
+    cons = _constraints(data.names, min_weight, max_weight, include, exclude, costs, budget,
+                        cost_penalty)
+    allowed = np.flatnonzero(cons.allowed)
+    if max_simulators is not None:
+        K = int(max_simulators)
+        if K < 1:
+            raise ValueError(f"max_simulators must be >= 1, got {max_simulators}")
+        if int(cons.forced.sum()) > K:
+            raise MixtureInfeasible(
+                f"{int(cons.forced.sum())} simulators must be used "
+                f"({_fmt(data.names, cons.forced)}) but max_simulators={K}")
+        if K < len(allowed):
+            if _n_supports(cons, K) <= max_enumerate:
+                return _enumerate(data, cons, K)
+            path = _greedy(data, cons, K)
+            best = None
+            for _, res in path:
+                if _better(res, best):
+                    best = res
+            if best is None:
+                raise MixtureInfeasible(_no_support_message(data, cons, K) + " (greedy search)")
+            # Each greedy step already solved its support to optimality, so the
+            # chosen step's solve is the final re-solve on that support.
+            best.n_solves = sum(r.n_solves for _, r in path if r is not None)
+            return best
+    if cons.budget is not None and len(allowed) > 1:
+        floor = _min_cost(cons.cost[allowed], cons.lb[allowed], cons.ub[allowed])
+        if floor > cons.budget + FEAS_TOL:
+            raise MixtureInfeasible(
+                f"budget {cons.budget:.4g} is below the minimum expected cost {floor:.4g} "
+                f"reachable under the weight bounds (min_weight / include)")
+    res = _solve_support(data, cons, allowed, "convex")
+    if res is None:                              # only the min-weight sum can fail here
+        raise MixtureInfeasible(
+            f"minimum weights of the allowed simulators sum to {cons.lb[allowed].sum():.4g} > 1 "
+            f"(a scalar min_weight applies to every allowed simulator)")
+    return res
+
+
+def greedy_forward(P, q, names, K: int, facet_weights=None, divergence: str = "js",
+                   **constraints) -> list[tuple[list[str], MixtureResult | None]]:
+    """Greedy "best combination of size 1..K" table.
+
+    Starts from the forced simulators (include / positive per-simulator
+    min_weight) and adds, one at a time, the simulator whose addition gives
+    the lowest re-solved objective. Returns one (support, result) row per
+    support size; result is None when the constraints rule that size out
+    (the step then picks by the objective without bounds or budget)."""
+    data = _prepare(P, q, names, facet_weights, divergence)
+    cons = _constraints(data.names, constraints.pop("min_weight", 0.0),
+                        constraints.pop("max_weight", 1.0), constraints.pop("include", ()),
+                        constraints.pop("exclude", ()), constraints.pop("costs", None),
+                        constraints.pop("budget", None), constraints.pop("cost_penalty", 0.0))
+    if constraints:
+        raise TypeError(f"unknown arguments: {sorted(constraints)}")
+    K = int(K)
+    if K < 1:
+        raise ValueError(f"K must be >= 1, got {K}")
+    return [([data.names[i] for i in sup], res) for sup, res in _greedy(data, cons, K)]
+
+
+def single_objectives(P, q, names, facet_weights=None, divergence: str = "js",
+                      costs=None, cost_penalty: float = 0.0) -> dict[str, float]:
+    """Objective of each simulator used alone (no solve needed)."""
+    data = _prepare(P, q, names, facet_weights, divergence)
+    cons = _constraints(data.names, 0.0, 1.0, (), (), costs, None, cost_penalty)
+    out = {}
+    for i, n in enumerate(data.names):
+        w = np.zeros(len(data.names))
+        w[i] = 1.0
+        out[n] = _objective(w, data, cons)[0]
+    return out
+
+
+def best_single(P, q, names, facet_weights=None, divergence: str = "js", exclude=(),
+                costs=None, budget=None, cost_penalty: float = 0.0) -> MixtureResult:
+    """The best single simulator (weight 1), as a MixtureResult with
+    method "exact_enumeration", respecting exclude and budget."""
+    return fit_mixture(P, q, names, facet_weights=facet_weights, divergence=divergence,
+                       exclude=exclude, costs=costs, budget=budget, cost_penalty=cost_penalty,
+                       max_simulators=1, max_enumerate=math.inf)

@@ -1,0 +1,458 @@
+"""report.html and report.md for a run folder.
+
+Both are rendered from the JSON files in the folder (measure.json, and when
+present weights.json, explain.json, simmap.json), read back from disk, so
+every number in the report is one of those files' numbers. The page is built
+once as a list of blocks, then written as Markdown (plots as PNG files in
+plots/) and as a self-contained HTML page (plots inlined as data URIs).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from measure.atomic import write_bytes, write_json, write_text
+from measure.errors import EnsembleFitError
+
+from . import plots
+from . import simmap as simmap_mod
+from .explain import explain as explain_measurement
+
+PLOTS_DIR = "plots"
+
+
+# ------------------------------------------------------------------ blocks
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Image:
+    name: str          # file name under plots/
+    png: bytes
+    alt: str
+
+
+@dataclass
+class Details:
+    summary: str
+    blocks: list = field(default_factory=list)
+
+
+def _f(x, nd: int = 4) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _p(x) -> str:
+    return "-" if x is None else (f"{x:.1e}" if x < 1e-3 else f"{x:.3f}")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+# --------------------------------------------------------------- sections
+
+def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) -> list:
+    items = []
+    best = measure["ranking"][0] if measure["ranking"] else None
+    floor = measure["noise_floor"]["overall"]
+    if weights:
+        w = weights["weights"]
+        mix = ", ".join(f"{s} {w[s]:.3f}" for s in sorted(w, key=lambda s: (-w[s], s)) if w[s] >= 0.0005)
+        items.append(f"Best mixture of simulators: {mix}.")
+        h = weights.get("heldout")
+        if h:
+            items.append(f"On held-out real users the mixture scores JS {_f(h['mixture_js'])} against "
+                         f"{_f(h['best_single']['js'])} for the best single simulator "
+                         f"({h['best_single']['name']}): a gain of {_f(h['gain_vs_best_single'])} bits.")
+            items.append(f"Real users against real users (fit split vs held-out): {_f(h['real_vs_real_js'])}; "
+                         f"no simulator mix can be expected to go much below this.")
+    if best:
+        g = measure["gap"][best]["overall"]
+        items.append(f"Closest single simulator: {best}, JS {_f(g['js'])} "
+                     f"(95% CI {_f(g['js_ci'][0])} to {_f(g['js_ci'][1])}).")
+    items.append(f"Noise floor (two halves of the real users against each other): JS {_f(floor['js'])}, "
+                 f"95th percentile {_f(floor.get('js_p95'))}.")
+    if explain:
+        for f, fx in explain["facets"].items():
+            labels = {c["id"]: c["label"] for c in fx["clusters"]}
+            for c in fx["missed_by_all"]:
+                mass = next(x["mass"][explain["real"]] for x in fx["clusters"] if x["id"] == c)
+                who = "every simulator and the mixture" if explain.get("mixture") else "every simulator"
+                items.append(f"Missed by {who} ({f} facet): cluster #{c} \"{labels[c]}\", "
+                             f"{_pct(mass)} of real users.")
+    return [Heading(2, "Summary"), Bullets(items),
+            Para("How to read this: each conversation is described along behaviour facets; descriptions "
+                 "are grouped into clusters shared by all sources, and a source's behaviour is its share of "
+                 "conversations per cluster. The gap is the Jensen-Shannon divergence (JS, bits, 0 = same "
+                 "behaviour, 1 = disjoint) between real users' and a simulator's shares. Gaps near the noise "
+                 "floor are as small as two samples of real users differ.")]
+
+
+def ranking_blocks(measure: dict) -> list:
+    floor = measure["noise_floor"]["overall"]["js"]
+    rows = []
+    for r, s in enumerate(measure["ranking"], 1):
+        g = measure["gap"][s]["overall"]
+        spread = (measure.get("codebook_seed_spread") or {}).get(s, {}).get("std")
+        rows.append([str(r), s, str(g["n"]), _f(g["js"]), _f(g["js_ci"][0]), _f(g["js_ci"][1]),
+                     f"{g['js'] / floor:.1f}" if floor > 0 else "-", _f(spread)])
+    return [Heading(2, "1. Ranking: how far each simulator is from real users"),
+            Image("ranking.png", plots.ranking_plot(measure), "ranking of simulators by JS gap"),
+            Table(["rank", "simulator", "n", "JS", "CI low", "CI high", "x floor", "seed std"], rows,
+                  f"Overall gap (facet-weighted JS, bits). Noise floor {_f(floor)}. "
+                  "CI: 95% bootstrap over conversations. Seed std: spread over codebook seeds.")]
+
+
+def facet_blocks(measure: dict) -> list:
+    facets = measure["facets"]
+    rows = [[s, *[_f(measure["gap"][s][f]["js"]) for f in facets]] for s in measure["ranking"]]
+    rows.append(["noise floor", *[_f(measure["noise_floor"].get(f, {}).get("js")) for f in facets]])
+    return [Heading(2, "2. Gap per facet"),
+            Para("Which kind of behaviour is off: requests (what users ask), context (what they supply), "
+                 "responses (how they react), style (tone and form), dialogue acts (turn structure)."),
+            Image("facets.png", plots.facet_heatmap(measure), "per-facet gap heatmap"),
+            Table(["simulator", *facets], rows, "JS per facet (bits).")]
+
+
+def mixture_blocks(weights: dict | None) -> list:
+    out: list = [Heading(2, "3. The mixture")]
+    if not weights:
+        return out + [Para("No weights.json in this folder: run 'ensemble-fit run' to fit a mixture.")]
+    w, ci = weights["weights"], weights.get("weights_ci") or {}
+    rows = [[s, _f(w[s], 3), _f(ci[s][0], 3) if s in ci else "-", _f(ci[s][1], 3) if s in ci else "-"]
+            for s in sorted(w, key=lambda s: (-w[s], s))]
+    sol = weights.get("solver") or {}
+    out += [Para("Weights minimise the facet-weighted JS between the weighted mix of simulators and the "
+                 "real users of the fit split; the held-out real users never influenced them."),
+            Image("weights.png", plots.weights_plot(weights), "mixture weights with confidence intervals"),
+            Table(["simulator", "weight", "CI low", "CI high"], rows,
+                  f"Solver: {sol.get('method', '-')} / {sol.get('solver', '-')}, status {sol.get('status', '-')}.")]
+    h = weights.get("heldout")
+    if h:
+        out.append(Table(["candidate", "held-out JS"], [
+            ["mixture", _f(h["mixture_js"])],
+            [f"best single ({h['best_single']['name']})", _f(h["best_single"]["js"])],
+            ["uniform over all simulators", _f(h["uniform_js"])],
+            [f"greedy forward ({', '.join(h['greedy']['support'])})", _f(h["greedy"]["js"])],
+            ["real users: fit split vs held-out (floor)", _f(h["real_vs_real_js"])]],
+            f"Held-out real users (n = {h.get('n_real_heldout', '-')}); lower is better."))
+    if weights.get("by_size"):
+        rows = [[str(r["size"]), r["method"],
+                 ", ".join(f"{s} {v:.3f}" for s, v in sorted(r["weights"].items(), key=lambda x: (-x[1], x[0]))),
+                 _f(r["fit_js"]), _f(r.get("heldout_js"))] for r in weights["by_size"]]
+        out.append(Table(["size", "method", "simulators", "fit JS", "held-out JS"], rows,
+                         "Best combination of each size."))
+    return out
+
+
+def _cluster_rows(items: list[dict], source: str) -> list[list[str]]:
+    return [[source, f"#{x['cluster']}", x["label"], x["status"], _pct(x["p_real"]), _pct(x["p_sim"]),
+             _p(x["p_adjusted"])] for x in items]
+
+
+def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
+    out: list = [Heading(2, "4. Behaviours captured, missed and hallucinated")]
+    if not explain:
+        return out + [Para("No explain.json in this folder: it is written by 'ensemble-fit run'.")]
+    prm = explain["params"]
+    d = explain["definitions"]
+    lo, hi = prm["band"]
+    out.append(Para(
+        f"Per cluster, real users' share is compared with each simulator's share (Fisher exact test, "
+        f"{prm['correction'].upper()}-corrected over the clusters of a facet, significance level {prm['alpha']}). "
+        f"Captured: shares within a factor {lo:g} to {hi:g} of each other. Missed: real behaviour the simulator "
+        f"shows at less than 1/{prm['gross']:g} of the real share; under: between that and the band. "
+        f"Hallucinated: behaviour real users show at less than 1/{prm['gross']:g} of the simulator's share; "
+        f"over: between. Coverage: {d['coverage']}. Density: {d['density']}."))
+    src = explain["sources"]
+    rows = []
+    for s in src:
+        cov = explain["coverage"][s]["overall"]
+        tot = {k: sum(explain["facets"][f]["sources"][s]["counts"][k] for f in explain["facets"])
+               for k in ("captured", "missed", "under", "hallucinated", "over")}
+        rows.append([s, _f(cov["coverage"], 3), _f(cov["density"], 3), str(tot["captured"]),
+                     str(tot["missed"] + tot["under"]), str(tot["hallucinated"] + tot["over"])])
+    out.append(Table(["source", "coverage", "density", "captured", "missed/under", "hallucinated/over"], rows,
+                     "Coverage and density averaged over facets (facet weights); cluster counts summed over facets."))
+    for f, fx in explain["facets"].items():
+        labels = {c["id"]: c for c in fx["clusters"]}
+        out.append(Heading(3, f"Facet: {f}"))
+        focus = explain.get("mixture") or (src[0] if src else None)
+        if focus:
+            out.append(Image(f"status-{_safe(f)}.png", plots.status_plot(explain, f, focus),
+                             f"{f}: real vs {focus} mass per cluster"))
+        if fx["missed_by_all"]:
+            out.append(Bullets([f"Missed by every source: #{c} \"{labels[c]['label']}\" "
+                                f"({_pct(labels[c]['mass'][explain['real']])} of real users)"
+                                for c in fx["missed_by_all"]]))
+        order = ([explain["mixture"]] if explain.get("mixture") else []) + explain["simulators"]
+        missed = [r for s in order for r in _cluster_rows(fx["top_missed"][s][:n_per_source], s)]
+        hall = [r for s in order for r in _cluster_rows(fx["top_hallucinated"][s][:n_per_source], s)]
+        head = ["source", "cluster", "label", "status", "real share", "sim share", "adj. p"]
+        out.append(Table(head, missed, "Missed or under-represented real behaviour (largest shortfall first)")
+                   if missed else Para("No significantly missed behaviour in this facet."))
+        out.append(Table(head, hall, "Hallucinated or over-represented behaviour (largest excess first)")
+                   if hall else Para("No significantly hallucinated behaviour in this facet."))
+        named = sorted({int(r[1][1:]) for r in missed + hall})
+        if named:
+            mix = explain.get("mixture")
+            crow = []
+            for c in named:
+                ci = labels[c]
+                ex = " / ".join(f"[{e['source']} {e['id']}] {e['snippet']}" for e in ci["examples"])
+                crow.append([f"#{c}", ci["label"], str(ci["size"]), _pct(ci["mass"][explain["real"]]),
+                             _pct(ci["mass"][mix]) if mix else "-", ex])
+            out.append(Details(f"Clusters named above, with example conversations ({f})", [
+                Table(["cluster", "label (c-TF-IDF terms)", "members", "real share", "mixture share",
+                       "examples (first user turns)"], crow)]))
+    return out
+
+
+def simmap_blocks(simmap: dict | None, measure: dict) -> list:
+    out: list = [Heading(2, "5. Simulator map")]
+    if not simmap:
+        return out + [Para("No simulator map available.")]
+    out.append(Para("Simulators that sit close together behave alike and can replace each other in a mixture; "
+                    "complementary pairs cover each other's gaps, so their 50/50 mix is closer to real users "
+                    "than either alone."))
+    out.append(Image("simmap.png", plots.pairwise_plot(simmap, measure), "pairwise JS heatmap with dendrogram"))
+    pairs = lambda ps: [[p["a"], p["b"], _f(p["js"])] for p in ps]  # noqa: E731
+    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_alike"]), "Most alike pairs"))
+    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_distinct"]), "Most distinct pairs"))
+    comp = simmap.get("complementary") or {}
+    if comp.get("pairs"):
+        out.append(Table(["simulator a", "simulator b", "JS a", "JS b", "JS 50/50", "gain"],
+                         [[p["a"], p["b"], _f(p["js_a"]), _f(p["js_b"]), _f(p["js_mix"]), _f(p["gain"])]
+                          for p in comp["pairs"]],
+                         f"Complementary pairs: {comp['n_complementary']} of {comp['n_pairs']} pairs."))
+    else:
+        out.append(Para("No complementary pair: no 50/50 mix beats both of its members."))
+    groups = simmap.get("groups") or {}
+    grows = [[attr, g, str(v["n"]), _f(v["mean_js"]), _f(v["min_js"]), _f(v["max_js"])]
+             for attr in ("family", "size") for g, v in (groups.get(attr) or {}).items()]
+    if grows:
+        out.append(Table(["by", "group", "n", "mean JS", "min JS", "max JS"], grows, "Gap by family and size"))
+    return out
+
+
+def report_blocks(measure: dict, weights: dict | None, explain: dict | None, simmap: dict | None) -> list:
+    n = measure["n"]
+    intro = Para(f"{len(measure['simulators'])} simulators against {n.get('real', '-')} real-user conversations "
+                 f"({measure.get('n_heldout_real', 0)} more held out); facets: {', '.join(measure['facets'])}; "
+                 f"clusters per facet: {', '.join(f'{f} {k}' for f, k in measure['k'].items())}. "
+                 f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}.")
+    return [Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
+            *ranking_blocks(measure), *facet_blocks(measure), *mixture_blocks(weights),
+            *behaviour_blocks(explain), *simmap_blocks(simmap, measure)]
+
+
+# --------------------------------------------------------------- renderers
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def _md(text: str) -> str:
+    """Backslash-escape Markdown syntax so user text stays text (CommonMark
+    allows escaping any ASCII punctuation); underscores inside words are safe."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def to_markdown(blocks: list, plots_dir: str = PLOTS_DIR) -> str:
+    lines: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            lines += ["#" * b.level + " " + _md(b.text), ""]
+        elif isinstance(b, Para):
+            lines += [_md(b.text), ""]
+        elif isinstance(b, Bullets):
+            lines += [f"- {_md(i)}" for i in b.items] + [""]
+        elif isinstance(b, Table):
+            if b.caption:
+                lines += [f"*{_md(b.caption)}*", ""]
+            lines.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
+            lines.append("|" + "|".join("---" for _ in b.headers) + "|")
+            lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in b.rows]
+            lines.append("")
+        elif isinstance(b, Image):
+            lines += [f"![{_md(b.alt)}]({plots_dir}/{b.name})", ""]
+        elif isinstance(b, Details):
+            lines += [f"**{_md(b.summary)}**", ""]
+            lines.append(to_markdown(b.blocks, plots_dir).rstrip("\n"))
+            lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #1f4e79}h2{margin-top:2em;color:#1f4e79}
+table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.9em}th,td{border:1px solid #ccc;padding:3px 8px;
+vertical-align:top}th{background:#eef3f8}td{max-width:480px}caption{caption-side:top;text-align:left;
+font-style:italic;padding:4px 0}img{max-width:100%;display:block;margin:.6em 0}details{margin:.5em 0 1.5em}
+summary{cursor:pointer;color:#1f4e79}"""
+
+
+def to_html(blocks: list, title: str = "ensemble-fit report") -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{e(title)}</title>\n"
+             f"<style>{CSS}</style>\n</head>\n<body>"]
+
+    def render(bs: list) -> None:
+        for b in bs:
+            if isinstance(b, Heading):
+                parts.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
+            elif isinstance(b, Para):
+                parts.append(f"<p>{e(b.text)}</p>")
+            elif isinstance(b, Bullets):
+                parts.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+            elif isinstance(b, Table):
+                cap = f"<caption>{e(b.caption)}</caption>" if b.caption else ""
+                head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
+                body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in b.rows)
+                parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif isinstance(b, Image):
+                data = base64.b64encode(b.png).decode("ascii")
+                parts.append(f"<img alt=\"{e(b.alt)}\" src=\"data:image/png;base64,{data}\">")
+            elif isinstance(b, Details):
+                parts.append(f"<details><summary>{e(b.summary)}</summary>")
+                render(b.blocks)
+                parts.append("</details>")
+
+    render(blocks)
+    parts.append("</body>\n</html>\n")
+    return "\n".join(parts)
+
+
+def images_of(blocks: list) -> list[Image]:
+    out = []
+    for b in blocks:
+        if isinstance(b, Image):
+            out.append(b)
+        elif isinstance(b, Details):
+            out += images_of(b.blocks)
+    return out
+
+
+# -------------------------------------------------------------- the folder
+
+def _read_json(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EnsembleFitError(f"cannot read {path}: {exc}") from None
+
+
+def _read_npz(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
+    """explain.json and simmap.json from an in-memory measurement."""
+    weights = None
+    if outcome is not None:
+        weights = dict(outcome.result.weights)
+    else:
+        wj = _read_json(run_dir / "weights.json")
+        weights = wj["weights"] if wj else None
+    return [write_json(run_dir / "explain.json", explain_measurement(measurement, weights)),
+            write_json(run_dir / "simmap.json", simmap_mod.from_measurement(measurement))]
+
+
+def write_report(run_dir: str | Path, measurement=None, outcome=None) -> list[Path]:
+    """Write report.html, report.md and plots/ (and, given a measurement,
+    explain.json and simmap.json first). Returns the paths written."""
+    run_dir = Path(run_dir)
+    written: list[Path] = []
+    if measurement is not None:
+        if not (run_dir / "measure.json").exists():
+            from measure.outputs import write_measure_outputs
+            write_measure_outputs(measurement, run_dir)
+            written.append(run_dir / "measure.json")
+        written += write_analysis(run_dir, measurement, outcome)
+    measure = _read_json(run_dir / "measure.json")
+    if measure is None:
+        raise EnsembleFitError(f"{run_dir}: no measure.json here; run `ensemble-fit run` or `measure` first")
+    weights = _read_json(run_dir / "weights.json")
+    explain = _read_json(run_dir / "explain.json")
+    simmap = _read_json(run_dir / "simmap.json")
+    if simmap is None:
+        simmap = simmap_mod.from_files(measure, _read_npz(run_dir / "distributions.npz"))
+    blocks = report_blocks(measure, weights, explain, simmap)
+    for img in images_of(blocks):
+        written.append(write_bytes(run_dir / PLOTS_DIR / img.name, img.png))
+    written.append(write_text(run_dir / "report.md", to_markdown(blocks)))
+    written.append(write_text(run_dir / "report.html", to_html(blocks)))
+    return [p for p in written if p.suffix in (".html", ".md", ".json")]
+
+
+# ----------------------------------------------------------- the terminal
+
+def print_explain_summary(console, explain: dict, per_facet: int = 3) -> None:
+    """Per facet: what the mixture and the worst simulators miss and invent."""
+    from rich.markup import escape
+    from rich.table import Table as RichTable
+
+    t = RichTable(title="What simulators miss and hallucinate (share of real users -> share simulated)")
+    for c in ("facet", "source", "top missed", "top hallucinated"):
+        t.add_column(c)
+
+    def cell(items: list[dict]) -> str:
+        if not items:
+            return "-"
+        x = items[0]
+        return escape(f"#{x['cluster']} {x['label']} ({_pct(x['p_real'])} -> {_pct(x['p_sim'])})")
+
+    for f, fx in explain["facets"].items():
+        if fx["missed_by_all"]:
+            labels = {c["id"]: c["label"] for c in fx["clusters"]}
+            t.add_row(escape(f), "[bold]all sources[/bold]",
+                      escape("; ".join(f"#{c} {labels[c]}" for c in fx["missed_by_all"])), "-")
+        mix = explain.get("mixture")
+        if mix:
+            t.add_row(escape(f), f"[bold]{escape(mix)}[/bold]", cell(fx["top_missed"][mix]),
+                      cell(fx["top_hallucinated"][mix]))
+
+        def worst(s: str) -> float:
+            m = fx["top_missed"][s][0]["diff"] if fx["top_missed"][s] else 0.0
+            h = fx["top_hallucinated"][s][0]["diff"] if fx["top_hallucinated"][s] else 0.0
+            return max(-m, h)
+
+        sims = sorted((s for s in explain["simulators"] if worst(s) > 0), key=lambda s: (-worst(s), s))
+        for s in sims[:per_facet]:
+            t.add_row(escape(f), escape(s), cell(fx["top_missed"][s]), cell(fx["top_hallucinated"][s]))
+    console.print(t)
