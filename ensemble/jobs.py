@@ -145,6 +145,7 @@ def cmd_run(args) -> int:
         console.print(f"report: {', '.join(str(p) for p in paths)}")
     console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
                   f"({time.perf_counter() - t0:.1f}s)")
+    reporter.log("stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items()))
     return 0
 
 

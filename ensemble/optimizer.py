@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import cvxpy as cp
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import linprog, minimize
 from scipy.special import rel_entr
 
 from measure.errors import ConfigError, EnsembleFitError
@@ -39,6 +40,7 @@ ROW_TOL = 1e-6                         # input distributions must sum to 1 withi
 FEAS_TOL = 1e-9                        # slack for the pre-solve feasibility checks
 ZERO_TOL = 1e-7                        # interior-point noise below this may be zeroed...
 ZERO_OBJ_TOL = 1e-10                   # ...if the objective moves by no more than this
+SCREEN_GAP = 1e-9                      # certificate a cheap (SLSQP) support solve must reach
 _AUX_MIN_N = 4                         # from this many simulators on, route m_f through a variable
 _CACHE_SIZE = 16
 
@@ -452,7 +454,10 @@ def _run_solver(problem: cp.Problem, solver: str) -> float | None:
     opts = dict(_SOLVER_OPTS[solver])
     data, chain, inverse = problem.get_problem_data(solver, solver_opts=opts)
     raw = chain.solve_via_data(problem, data, False, False, opts)
-    problem.unpack_results(raw, chain, inverse)
+    with warnings.catch_warnings():
+        # "Solution may be inaccurate": the status and our certificates say so
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        problem.unpack_results(raw, chain, inverse)
     try:
         if solver == "CLARABEL":
             return abs(float(raw.obj_val) - float(raw.obj_val_dual))
@@ -668,10 +673,55 @@ def _support_feasible(active, lb, cons: _Constraints) -> bool:
     return True
 
 
-def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: str
-                   ) -> MixtureResult | None:
+def _screen(data: _Data, cons: _Constraints, active: np.ndarray, lb: np.ndarray
+            ) -> MixtureResult | None:
+    """Cheap solve of a small support for enumeration / greedy scoring:
+    SLSQP in the few free weights, then the Newton face polish. Returned only
+    when its Frank-Wolfe gap certifies it to SCREEN_GAP; else None."""
+    S = len(data.names)
+    ub = cons.ub[active]
+
+    def full(x):
+        wf = np.zeros(S)
+        wf[active] = x
+        return wf
+
+    def f(x):
+        return _objective(full(np.clip(x, lb, ub)), data, cons)[0]
+
+    def jac(x):
+        g = (_gradient(full(np.clip(x, lb, ub)), data) + cons.lin)[active]
+        return np.nan_to_num(g, neginf=-1e6)     # uncovered bin: push weight in hard
+
+    constraints = [{"type": "eq", "fun": lambda x: x.sum() - 1.0,
+                    "jac": lambda x: np.ones_like(x)}]
+    if cons.budget is not None:
+        ca = cons.cost[active]
+        constraints.append({"type": "ineq", "fun": lambda x: cons.budget - ca @ x,
+                            "jac": lambda x: -ca})
+    x0 = np.clip(np.full(len(active), 1.0 / len(active)), lb, ub)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = minimize(f, x0, jac=jac, method="SLSQP", bounds=list(zip(lb, ub)),
+                         constraints=constraints, options={"ftol": 1e-14, "maxiter": 500})
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    x = np.clip(r.x, lb, ub)
+    if abs(x.sum() - 1.0) > 1e-6:
+        return None
+    w_full = _polish(full(x / x.sum()), data, cons, active, lb)
+    if cons.budget is not None and cons.cost @ w_full > cons.budget + FEAS_TOL:
+        return None
+    res = _result(w_full, data, cons, active, lb, "optimal", "SLSQP", None, None, "screen", 1)
+    return res if res.fw_gap <= SCREEN_GAP else None
+
+
+def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: str,
+                   screen: bool = False) -> MixtureResult | None:
     """Best mixture whose weight lives on `active` (every member gets at least
-    its lower bound). None when the constraints rule this support out."""
+    its lower bound). None when the constraints rule this support out.
+    screen=True tries the cheap certified solve first (for scoring)."""
     active = np.asarray(sorted(int(i) for i in active))
     lb = cons.lb[active]
     if not _support_feasible(active, lb, cons):
@@ -682,6 +732,11 @@ def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: 
         obj = _objective(w_full, data, cons)[0]
         return _result(w_full, data, cons, active, lb, "optimal", "closed_form", 0.0, obj,
                        method, 0)
+    if screen:
+        res = _screen(data, cons, active, lb)
+        if res is not None:
+            res.method = method
+            return res
     with_budget = cons.budget is not None
     comp = _compiled(data, active, with_budget)
     w, status, solver, gap, sobj = _solve_compiled(
@@ -720,25 +775,37 @@ def _better(a: MixtureResult | None, b: MixtureResult | None) -> bool:
     return b is None or a.objective < b.objective - 1e-12
 
 
+def _final(data, cons, active, screened: MixtureResult, method: str, n: int) -> MixtureResult:
+    """Re-solve the winning support with the conic solver so the reported
+    result carries a solver status and duality gap next to the FW gap."""
+    res = _solve_support(data, cons, active, method)
+    if res is None or res.objective > screened.objective + 1e-9:
+        res = screened                           # cannot happen with sane solvers
+    res.method = method
+    res.n_solves = n + res.n_solves
+    return res
+
+
 def _enumerate(data, cons, K) -> MixtureResult:
-    forced = list(np.flatnonzero(cons.forced))
-    free = list(np.flatnonzero(cons.allowed & ~cons.forced))
-    best, n = None, 0
+    forced = [int(i) for i in np.flatnonzero(cons.forced)]
+    free = [int(i) for i in np.flatnonzero(cons.allowed & ~cons.forced)]
+    best, best_active, n = None, None, 0
     for size in _support_sizes(cons, K):
         extra = size - len(forced)
         if extra < 0 or extra > len(free):
             continue
         for combo in itertools.combinations(free, extra):
-            res = _solve_support(data, cons, np.array(forced + list(combo), dtype=int),
-                                 "exact_enumeration")
+            active = np.array(forced + list(combo), dtype=int)
+            # Scored by the cheap solve; each score is certified to SCREEN_GAP
+            # by its FW gap (else it came from the conic solver).
+            res = _solve_support(data, cons, active, "exact_enumeration", screen=True)
             if res is not None:
                 n += res.n_solves
             if _better(res, best):
-                best = res
+                best, best_active = res, active
     if best is None:
         raise MixtureInfeasible(_no_support_message(data, cons, K))
-    best.n_solves = n
-    return best
+    return _final(data, cons, best_active, best, "exact_enumeration", n)
 
 
 def _no_support_message(data, cons, K) -> str:
@@ -755,30 +822,35 @@ def _relaxed_objective(data, cons, active) -> float:
     to move through support sizes that the bounds make infeasible."""
     relaxed = _Constraints(np.zeros_like(cons.lb), np.where(cons.allowed, 1.0, 0.0),
                            cons.allowed, cons.forced, cons.cost, None, cons.penalty)
-    res = _solve_support(data, relaxed, active, "greedy")
+    res = _solve_support(data, relaxed, active, "greedy", screen=True)
     return math.inf if res is None else res.objective
 
 
 def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
+    """Forward selection; each step's chosen support is re-solved with the
+    conic solver (candidates are scored with the cheap certified solve)."""
     chosen = [int(i) for i in np.flatnonzero(cons.forced)]
     free = [int(i) for i in np.flatnonzero(cons.allowed & ~cons.forced)]
     path = []
     if chosen:
         path.append((list(chosen), _solve_support(data, cons, np.array(chosen), "greedy")))
     while len(chosen) < K and free:
-        scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy")) for c in free]
+        scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy", screen=True))
+                  for c in free]
         feasible = [(c, r) for c, r in scored if r is not None]
         if feasible:
             best_c, best_r = feasible[0]
             for c, r in feasible[1:]:
                 if _better(r, best_r):
                     best_c, best_r = c, r
-            best_r.n_solves = sum(r.n_solves for _, r in feasible)
+            n = sum(r.n_solves for _, r in feasible)
         else:
             best_c = min(free, key=lambda c: _relaxed_objective(data, cons, np.array(chosen + [c])))
             best_r = None
         chosen.append(best_c)
         free.remove(best_c)
+        if best_r is not None:
+            best_r = _final(data, cons, np.array(chosen), best_r, "greedy", n)
         path.append((sorted(chosen), best_r))
     return path
 
@@ -832,8 +904,8 @@ def fit_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names:
                     best = res
             if best is None:
                 raise MixtureInfeasible(_no_support_message(data, cons, K) + " (greedy search)")
-            # Each greedy step already solved its support to optimality, so the
-            # chosen step's solve is the final re-solve on that support.
+            # Every step's chosen support was re-solved by the conic solver
+            # (_final), so the best step already is the final re-solve.
             best.n_solves = sum(r.n_solves for _, r in path if r is not None)
             return best
     if cons.budget is not None and len(allowed) > 1:

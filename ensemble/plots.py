@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "ensemble-fit"
 matplotlib.rcParams["font.size"] = 9
@@ -52,7 +53,7 @@ def ranking_plot(measure: dict) -> bytes:
         ax.axvspan(0, floor["js_p95"], color="#c0392b", alpha=0.08, label="floor 95th percentile")
     ax.set_yticks(y, names)
     ax.set_xlabel("behavioural gap to real users (JS, bits; lower is better)")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     ax.set_title("Simulator ranking")
     return _png(fig)
 
@@ -112,6 +113,7 @@ def pairwise_plot(simmap: dict, measure: dict) -> bytes:
         axd = fig.add_subplot(gs[0, 0])
         dendrogram(np.asarray(simmap["linkage"]), ax=axd, no_labels=True, color_threshold=0,
                    above_threshold_color="#555555")
+        axd.set_xlim(0, n * 10)  # leaves at 5, 15, ...: the same x as the heatmap cells
         axd.set_axis_off()
         axd.set_title("Simulator map (pairwise JS, average linkage)")
         ax, cax = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
@@ -147,7 +149,7 @@ def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8
     fig = Figure(figsize=(8, 0.5 * len(rows) + 1.5))
     ax = fig.add_subplot()
     h = 0.38
-    ax.barh(y + h / 2, [r["p_real"] for r in rows], height=h, color=REAL_COLOR, label="real users")
+    ax.barh(y + h / 2, [r["p_real"] for r in rows], height=h, color=REAL_COLOR)
     ax.barh(y - h / 2, [r["p_sim"] for r in rows], height=h,
             color=[STATUS_COLORS.get(r["status"], "#9e9e9e") for r in rows])
     for yy, r in zip(y, rows):
@@ -158,5 +160,8 @@ def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8
     top = max([max(r["p_real"], r["p_sim"]) for r in rows] or [1.0])
     ax.set_xlim(0, top * 1.3 + 0.02)
     ax.set_title(f"{facet}: real users vs {source} (largest differences)")
-    ax.legend(loc="lower right", frameon=False)
+    shown = sorted({r["status"] for r in rows}, key=lambda s: list(STATUS_COLORS).index(s))
+    handles = [Patch(color=REAL_COLOR, label="real users")] + \
+        [Patch(color=STATUS_COLORS[s], label=f"{source}: {s}") for s in shown]
+    ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=8)
     return _png(fig)

@@ -275,15 +275,15 @@ def measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None = None
             boot = bootstrap_gap(real_labels, {f: labels[f][sim_rows] for f in prep.facets}, k, fw,
                                  n_boot=config.n_bootstrap, seed=config.seed + 1000 + i)
             for f in prep.facets:
-                row[f]["js_ci"] = _pair(boot.ci(f))
-            row["overall"] = {"js": overall, "js_ci": _pair(boot.ci("overall")),
+                row[f]["js_ci"] = _pair(boot.ci(facet=f))
+            row["overall"] = {"js": overall, "js_ci": _pair(boot.ci()),
                               "n": int(len(sim_rows))}
             gap[s] = row
             advance()
         n_sim = int(np.median([len(prep.rows_of(s)) for s in prep.simulators])) if prep.simulators else 0
         n_half = max(1, min(n_sim, len(real_rows) // 2)) if n_sim else None
         floor = noise_floor(real_labels, k, fw, n_half=n_half, n_rep=config.n_floor, seed=config.seed)
-        floor_json = {"overall": {"js": floor.mean["overall"], "js_p95": floor.p95["overall"]},
+        floor_json = {"overall": {"js": floor.mean_overall, "js_p95": floor.p95_overall},
                       "n_half": int(floor.n_half)}
         for f in prep.facets:
             floor_json[f] = {"js": floor.mean[f], "js_p95": floor.p95[f]}

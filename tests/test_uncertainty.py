@@ -283,3 +283,12 @@ def test_floor_input_errors():
         noise_floor(real, ks, w, n_half=0)
     with pytest.raises(ValueError, match="at least 2"):
         noise_floor({"f": np.array([0])}, {"f": 2})
+
+
+def test_results_do_not_depend_on_the_memory_block_size(monkeypatch):
+    import measure.uncertainty as unc
+    real, sim, ks, w, *_ = _setup(n_real=500, n_sim=300)
+    whole = bootstrap_gap(real, sim, ks, w, n_boot=50, seed=2)
+    monkeypatch.setattr(unc, "_BLOCK", 7 * 500)  # 7 real / 11 simulator replicates per block
+    blocked = bootstrap_gap(real, sim, ks, w, n_boot=50, seed=2)
+    np.testing.assert_array_equal(blocked.overall, whole.overall)
