@@ -64,7 +64,8 @@ PERSONAS: dict[str, Persona] = {p.name: p for p in (
 HIDDEN_BEHAVIOURS: dict[str, Persona] = {
     "all_caps_urgency": Persona(
         "all_caps_urgency",
-        "shouts in ALL CAPS with urgency words and multiple exclamation marks", (2, 3)),
+        "shouts in ALL CAPS with urgency words and multiple exclamation marks; otherwise "
+        "works like one of the matched personas", (2, 5)),
 }
 
 BEHAVIOURS: dict[str, Persona] = {**PERSONAS, **HIDDEN_BEHAVIOURS}
@@ -716,33 +717,39 @@ def _emoji_casual(task: Task, rng: random.Random, n: int) -> list[Turn]:
 # all_caps_urgency (real users only)
 # --------------------------------------------------------------------------
 
-_CAPS_OPEN = (
-    "URGENT{x} {request} ASAP{y}", "PLEASE HELP{x} I NEED {thing} RIGHT NOW{y}",
-    "I NEED {thing} IN {m} MINUTES{x} {brief}{y}", "HELP{x} {request}{y} MY BOSS NEEDS IT NOW{x}",
-    "EMERGENCY{x} {request}. NO TIME TO EXPLAIN{y}", "URGENT: {request}{x} IT HAS TO {c}{y}",
-    "ASAP{x} {brief}{y} PLEASE PLEASE PLEASE{x}", "I'M OUT OF TIME{x} {request} NOW{y}",
-    "DEADLINE IN {m} MINUTES{x} {request}{y}", "NEED THIS NOW{x} {request}{y}",
-    "PLEASE{x} {brief}. URGENT{y}", "{request} RIGHT NOW PLEASE{x} IT'S URGENT{y}",
-)
-_CAPS_MORE = (
-    "THIS ISN'T WORKING{x} FIX IT NOW{y}", "HURRY PLEASE{x} {tweak}{y}", "I DON'T HAVE TIME FOR THIS{x} JUST {tweak}{y}",
-    "DEADLINE IS IN {m} MINUTES{x}", "WHY IS THIS TAKING SO LONG?!{x} {tweak} NOW{y}",
-    "OK OK. NOW {tweak} ASAP{x}", "NO NO NO{x} IT HAS TO {c}{y}", "FASTER PLEASE{x} {c}{y}",
-    "STILL BROKEN{x} URGENT{y}", "I NEED IT NOW{x} {tweak}{y}", "COME ON{x} {tweak}{y} HURRY{x}",
-)
+# The hidden behaviour is a way of *typing*, not a way of working: an
+# all-caps user structures the conversation like one of the matched personas
+# (drawn in their real-user proportions) but shouts every turn in capitals
+# with urgency words. Only the style facet can tell them apart, so the
+# planted weights stay exactly recoverable from the other facets, and the
+# style facet shows one behaviour that no simulator has.
+_CAPS_PREFIX = ("URGENT{x} ", "PLEASE HELP{x} ", "ASAP{x} ", "EMERGENCY{x} ", "HURRY{x} ",
+                "I NEED THIS NOW{x} ", "DEADLINE IN {m} MINUTES{x} ", "", "", "")
+_CAPS_SUFFIX = (" ASAP{y}", " RIGHT NOW{y}", " URGENT{y}", " HURRY{y}", " NOW{y}",
+                " I'M OUT OF TIME{y}", "{y}", "{y}")
 
 
-def _all_caps(task: Task, rng: random.Random, n: int) -> list[Turn]:
-    def shout(bank) -> str:
-        s = _lower_slots(task, rng)
-        s["x"], s["y"] = "!" * rng.randint(2, 4), "!" * rng.randint(2, 5)
-        s["m"] = str(rng.choice((5, 10, 10, 15, 20, 30)))
-        return rng.choice(bank).format_map(s).upper()
+def _caps_base(rng: random.Random) -> str:
+    matched = [(b, w) for b, w in REAL_COMPOSITION.items() if b in PERSONAS]
+    r = rng.random() * sum(w for _, w in matched)
+    for b, w in matched:
+        r -= w
+        if r < 0:
+            return b
+    return matched[-1][0]
 
-    turns: list[Turn] = [(shout(_CAPS_OPEN), "rush", None)]
-    for _ in range(1, n):
-        turns.append((shout(_CAPS_MORE), "rush", None))
-    return turns
+
+def _shout(text: str, rng: random.Random) -> str:
+    fill = {"x": "!" * rng.randint(2, 4), "y": "!" * rng.randint(2, 5),
+            "m": str(rng.choice((5, 10, 15, 20, 30)))}
+    body = text.rstrip(".!? ")
+    return (rng.choice(_CAPS_PREFIX).format_map(fill) + body.upper()
+            + rng.choice(_CAPS_SUFFIX).format_map(fill))
+
+
+def _all_caps(task: Task, rng: random.Random, n: int, base: str | None = None) -> list[Turn]:
+    base = base or _caps_base(rng)
+    return [(_shout(text, rng), kind, ref) for text, kind, ref in _SCRIPTS[base](task, rng, n)]
 
 
 _SCRIPTS = {
@@ -838,8 +845,13 @@ def _resolve_pool(topic_pool: str | TopicPool) -> TopicPool:
 
 
 def _conversation_messages(behaviour: str, task: Task, rng: random.Random) -> tuple[Message, ...]:
-    lo, hi = BEHAVIOURS[behaviour].user_turns
-    turns = _SCRIPTS[behaviour](task, rng, rng.randint(lo, hi))
+    if behaviour == UNMATCHED_BEHAVIOUR:
+        base = _caps_base(rng)
+        lo, hi = BEHAVIOURS[base].user_turns
+        turns = _all_caps(task, rng, rng.randint(lo, hi), base)
+    else:
+        lo, hi = BEHAVIOURS[behaviour].user_turns
+        turns = _SCRIPTS[behaviour](task, rng, rng.randint(lo, hi))
     msgs: list[Message] = []
     for text, kind, ref in turns:
         msgs.append(Message(USER, text))

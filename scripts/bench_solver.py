@@ -70,7 +70,7 @@ def main(argv=None):
         t, r = timed(lambda: opt.fit_mixture(P, q, names, divergence=div,
                                              max_simulators=args.K), reps, cold=True)
         print(f"  {div:<10} max_simulators={args.K} ({n_supports} supports > 300 -> "
-              f"{r.method}): {t:7.3f} s   {r.n_solves} conic solves   objective "
+              f"{r.method}): {t:7.3f} s   {r.n_solves} support solves   objective "
               f"{r.objective:.6f} bits  support {r.support}")
 
 

@@ -39,7 +39,8 @@ def demo_run(tmp_path_factory) -> Path:
     data, out, cache = root / "data", root / "out", root / "cache"
     write_demo(data)
     files = [a for f in sorted(data.glob("*.jsonl")) for a in ("--data", str(f))]  # not true_mixture.json
-    rc = main(["run", *files, "--out", str(out), "--cache", str(cache), "--quiet", "--bootstrap", "50"])
+    rc = main(["run", *files, "--out", str(out), "--cache", str(cache), "--quiet", "--bootstrap", "50",
+               "--codebook-seeds", "2", "--weight-bootstrap", "10"])
     assert rc == 0
     return out
 
@@ -132,8 +133,8 @@ def _md_table(md: str, first_header: str) -> tuple[list[str], list[list[str]]]:
 # ------------------------------------------------------ findings on the demo
 
 def _statuses(fx: dict, cluster: int) -> dict[str, str]:
-    return {s: next(x["status"] for x in v["clusters"] if x["cluster"] == cluster)
-            for s, v in fx["sources"].items()}
+    """source -> status of one cluster (sources with no mass there and no real mass are absent)."""
+    return {s: x["status"] for s, v in fx["sources"].items() for x in v["clusters"] if x["cluster"] == cluster}
 
 
 def test_all_caps_urgency_is_missed_by_every_simulator_and_the_mixture(demo_run):
@@ -142,19 +143,20 @@ def test_all_caps_urgency_is_missed_by_every_simulator_and_the_mixture(demo_run)
     fx = ex["facets"]["style"]
     caps = [c for c in fx["clusters"] if re.search(r"caps|urgent", c["label"])]
     assert caps, [c["label"] for c in fx["clusters"]]
-    # the behaviour: the caps clusters hold ~10% of real users and nothing simulated
-    real_mass = sum(c["mass"][REAL] for c in caps)
-    assert 0.05 < real_mass < 0.2
-    for c in caps:
-        assert all(c["mass"][s] == 0.0 for s in ex["sources"])
+    # the planted behaviour is 10% of real users; the caps clusters hold most of it
+    assert 0.05 < sum(c["mass"][REAL] for c in caps) < 0.2
     big = max(caps, key=lambda c: c["mass"][REAL])
-    assert set(_statuses(fx, big["id"]).values()) == {"missed"}
+    assert "caps" in big["label"] and big["mass"][REAL] > 0.03
+    status = _statuses(fx, big["id"])
+    assert set(status) == set(ex["sources"]) and set(status.values()) == {"missed"}
     assert big["id"] in fx["missed_by_all"]
     for s in ex["sources"]:
-        assert big["id"] in [x["cluster"] for x in fx["top_missed"][s]]
-    # examples of a missed cluster are real users shouting
+        assert big["mass"][s] < 0.2 * big["mass"][REAL]
+    # for the mixture it is the largest shortfall of the style facet
+    assert fx["top_missed"]["mixture"][0]["cluster"] in [c["id"] for c in caps]
+    # the examples of the cluster are real users shouting
     assert {e["source"] for e in big["examples"]} == {REAL}
-    assert all(re.search(r"[A-Z]{4,}", e["snippet"]) for e in big["examples"])
+    assert all(re.search(r"[A-Z]{4,}.*!", e["snippet"]) for e in big["examples"])
 
 
 def test_emoji_casual_is_hallucinated_by_its_persona(demo_run):

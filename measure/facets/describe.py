@@ -38,13 +38,13 @@ def count_bucket(n: int) -> str:
 
 
 def size_bucket(chars: int) -> str:
-    if chars < 300:
-        return "short"
-    if chars < 2000:
-        return "medium"
-    if chars < 10000:
-        return "long"
-    return "very long"
+    # Coarse on purpose: how long a paste is depends on the task as much as
+    # on the user.
+    if chars < 1000:
+        return "small"
+    if chars < 8000:
+        return "large"
+    return "very large"
 
 
 def _log(x: float) -> float:

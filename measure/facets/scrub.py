@@ -32,7 +32,10 @@ _ERROR_LINE = (r"Traceback \(most recent call last\)|File \".+\", line \d+|at [\
                r"Caused by:|[\w.]*(?:Error|Exception)\b(?::|\s*\(|\s*$)|npm ERR!|error(?:\[\w+\])?:|"
                r"Error:|ERROR\b|fatal:|FATAL\b|panic:|Segmentation fault|Uncaught |E {3}|\^{3,}\s*$|"
                r"warning:|WARNING:|undefined reference|ModuleNotFoundError|SyntaxError|"
-               r"\w+\.\w+:\d+(?::\d+)?:? |line \d+, in ")
+               r"\w+\.\w+:\d+(?::\d+)?:? |line \d+, in |(?:\.{0,2}/)?[\w./\\-]+:\d+(?::\d+)?: |"
+               r"(?:\S+ ){0,2}\S*(?:error|Error|ERROR|exception|Exception)(?:\[\w+\])?: |Error in |"
+               r"Error occurred|Exception in thread|exit status \d|Process finished with exit code|"
+               r"Command failed|Build failed|FAILED|AssertionError|Warning: ")
 _LOG_LINE = (r"\[?\d{4}-\d{2}-\d{2}[ T]\d|\[?\d{1,2}:\d{2}:\d{2}|\[(?:INFO|DEBUG|WARN|WARNING|ERROR|"
              r"TRACE|FATAL|notice|info|debug|error|warn)\]|(?:INFO|DEBUG|WARN|TRACE)\b[\s:]|"
              r"\$ \S|PS [A-Z]:\\|C:\\[^ ]*>|\w+@[\w-]+:[~/]")
@@ -106,7 +109,8 @@ INTRO_WORDS = re.compile(r"(?i)follow|below|this|these|here|text|article|paragra
 # Own words speak to the assistant or state requirements; a pasted draft does not.
 ADDRESSES_ASSISTANT = re.compile(r"(?i)\b(?:you|your|please|should|must|make sure|has to|have to|"
                                  r"needs? to|i want|i need|i'd like|i would like|don't|do not)\b")
-SHORT_PARAGRAPH, LONG_PARAGRAPH = 120, 200
+SHORT_PARAGRAPH, LONG_PARAGRAPH = 60, 100
+INTRODUCED_MIN = 100  # characters after "...:" that make a paste
 SHOUT_MIN_WORDS = 2
 SHOUT_RATIO = 0.6
 
@@ -212,6 +216,7 @@ def _split_material(t: str, pasted: list[int]) -> str:
     lines = t.split("\n")
     kinds = [None if not ln.strip() or ln.strip() in PLACEHOLDER.values() else _line_kind(ln)
              for ln in lines]
+    _absorb_error_paragraphs(lines, kinds)
     # A short label line between two pasted lines belongs to the paste
     # ("Output:", a lone closing word).
     for i in range(1, len(lines) - 1):
@@ -250,6 +255,29 @@ def _close_block(block: list[int], chars: int, pasted: list[int]) -> str:
     return PLACEHOLDER[kind]
 
 
+def _absorb_error_paragraphs(lines: list[str], kinds: list) -> None:
+    """Tool output has odd lines ("! Problem while ...", " ^~~"); a paragraph
+    with an error line is error output throughout, except an opening label
+    ("getting this:") and long prose lines."""
+    start = 0
+    n = len(lines)
+    while start < n:
+        while start < n and not lines[start].strip():
+            start += 1
+        end = start
+        while end < n and lines[end].strip():
+            end += 1
+        if end - start >= 2 and any(kinds[i] in (ERROR, LOG) for i in range(start, end)):
+            for i in range(start, end):
+                if kinds[i] is not None:
+                    continue
+                ln = lines[i].rstrip()
+                if (i == start and ln.endswith(":") and len(ln) <= 60) or len(ln) > 200:
+                    continue
+                kinds[i] = ERROR
+        start = end
+
+
 def _dominant(kinds: list[int]) -> int:
     present = set(kinds)
     for k in _KIND_RANK:
@@ -281,7 +309,11 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
             continue
         rest = [j for j in range(i + 1, n) if lines[j].strip() and kinds[j] is None
                 and not LIST_ITEM.match(lines[j])]
-        if len(rest) < 1 or sum(len(lines[j]) for j in rest) < 200:
+        # A question or instruction to the assistant after the colon is the
+        # user's own request ("My question:\n how do I ...?").
+        if any(lines[j].rstrip().endswith("?") or ADDRESSES_ASSISTANT.search(lines[j]) for j in rest[:3]):
+            continue
+        if len(rest) < 1 or sum(len(lines[j]) for j in rest) < INTRODUCED_MIN:
             continue
         last = rest[-1]
         if len(rest) >= 3 and len(lines[last]) <= 150:
