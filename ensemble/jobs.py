@@ -130,7 +130,8 @@ def cmd_run(args) -> int:
     costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
     if (fconf.budget is not None or fconf.cost_penalty) and not costs:
         raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
-    with reporter.stage("fit mixture, baselines, bootstrap"):
+    from measure.pipeline import blas_threads
+    with reporter.stage("fit mixture, baselines, bootstrap"), blas_threads():
         outcome = fit(m, fconf, costs=costs, seed=mconf.seed)
     wdata = weights_json(m, outcome, fconf, mconf.to_dict())
     write_weights(args.out / "weights.json", wdata)

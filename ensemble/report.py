@@ -190,7 +190,8 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
     d = explain["definitions"]
     lo, hi = prm["band"]
     out.append(Para(
-        f"Per cluster, real users' share is compared with each simulator's share (Fisher exact test, "
+        f"Per cluster, real users' share is compared with each simulator's share (two-proportion test, "
+        f"Fisher's exact where cells are small, "
         f"{prm['correction'].upper()}-corrected over the clusters of a facet, significance level {prm['alpha']}). "
         f"Captured: shares within a factor {lo:g} to {hi:g} of each other. Missed: real behaviour the simulator "
         f"shows at less than 1/{prm['gross']:g} of the real share; under: between that and the band. "

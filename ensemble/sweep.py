@@ -438,7 +438,9 @@ def _importances(study: optuna.Study) -> tuple[dict | None, str | None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            imp = optuna.importance.get_param_importances(study)
+            # A seeded fANOVA: the forest is random, and outputs should not be.
+            imp = optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
         return {k: float(v) for k, v in imp.items()}, None
     except Exception as exc:  # e.g. a parameter that never varied; importances are optional
         return None, f"{type(exc).__name__}: {exc}"
@@ -492,7 +494,7 @@ def summarize(study: optuna.Study, ctx: SweepContext, url: str, n_trials: int | 
 
 def trials_csv(study: optuna.Study, facets: list[str]) -> str:
     trials = study.get_trials(deepcopy=False)
-    params = sorted({p for t in trials for p in t.params})
+    params = list(dict.fromkeys(p for t in trials for p in t.params))  # search-space order
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["number", "state", "value", "default", "duration_s", "fit_objective", *params,
@@ -518,6 +520,7 @@ def write_plots(study: optuna.Study, summary: dict, folder: Path) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     complete = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -530,6 +533,7 @@ def write_plots(study: optuna.Study, summary: dict, folder: Path) -> list[Path]:
             ax.axhline(summary["default"]["value"], color="grey", ls="--", lw=1, label="default settings")
         ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("yardstick: held-out JS (bits)")
     ax.set_title(f"Optimization history ({summary['study']})")
     paths = [write_bytes(folder / "history.png", _png(fig))]
@@ -575,22 +579,22 @@ def refit_best(ctx: SweepContext, summary: dict, metadata=None) -> dict | None:
 # ------------------------------------------------------------------ terminal
 
 def top_table(summary: dict, facets: list[str], rows: int = 10):
+    """Compact: one column of k's and one of facet weights, in facet order."""
     from rich.table import Table
+    abbrev = " ".join(f[:4] for f in facets)
     t = Table(title=f"Top trials of '{summary['study']}' (yardstick: held-out JS, bits; lower is better)")
     t.add_column("#", justify="right")
-    t.add_column("value", justify="right")
-    for f in facets:
-        t.add_column(f"k {f[:8]}", justify="right")
-    for f in facets:
-        t.add_column(f"w {f[:8]}", justify="right")
-    t.add_column("extra")
+    t.add_column("yardstick", justify="right")
+    t.add_column(f"k ({abbrev})")
+    t.add_column(f"facet weights ({abbrev})")
+    t.add_column("other")
     for r in summary["top"][:rows]:
         fw = r["facet_weights"] or {}
         extra = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in r["params"].items() if k in ("pca_variance", "divergence"))
         t.add_row(f"{r['number']}{'*' if r['default'] else ''}", f"{r['value']:.4f}",
-                  *[str(r["params"].get(f"k_{f}", "")) for f in facets],
-                  *[f"{fw.get(f, 0):.2f}" for f in facets], extra)
+                  " ".join(str(r["params"].get(f"k_{f}", "")) for f in facets),
+                  " ".join(f"{fw.get(f, 0):.2f}" for f in facets), extra)
     t.caption = "* = default settings (what `ensemble-fit run` uses)"
     return t
 
@@ -632,7 +636,7 @@ def run_sweep_command(args) -> int:
     if mconf.heldout_fraction <= 0:
         raise ConfigError("the sweep scores trials on held-out real users: --heldout must be > 0")
     out = Path(args.out)
-    url = storage_url(out, opts["storage"])
+    url = storage_url(out, opts.get("storage"))
     storage = open_storage(url)   # fail on a bad URL before the slow preparation
 
     t0 = time.perf_counter()

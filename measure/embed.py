@@ -83,8 +83,13 @@ class EmbeddingCache:
                 except OSError:
                     pass
                 continue
+            if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != 16:
+                self.corrupt_shards.append(shard.name)
+                self._warn(f"embedding cache: shard {shard} has an old or unknown key format; removing it")
+                shard.unlink(missing_ok=True)
+                continue
             for k, v in zip(keys, vecs):
-                self._index[bytes(k)] = v
+                self._index[k.tobytes()] = v
 
     def get(self, key: bytes) -> np.ndarray | None:
         return self._index.get(key)
@@ -98,7 +103,9 @@ class EmbeddingCache:
     def add(self, keys: list[bytes], vectors: np.ndarray) -> None:
         if not keys:
             return
-        karr = np.frombuffer(b"".join(keys), dtype="S16") if keys else np.zeros(0, "S16")
+        # uint8 rows, not "S16": numpy's bytes dtype drops trailing NUL bytes,
+        # which would corrupt any digest that ends in 0x00.
+        karr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         name = f"{uuid.uuid4().hex}.npz"
         tmp = self.folder / f".{name}.tmp"

@@ -7,8 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from scipy.stats import fisher_exact
+
 from ensemble.explain import (adjust_pvalues, class_term_counts, classify, cluster_status, coverage_density,
-                              ctfidf, label_of, mixture_source, representatives, snippet, top_terms)
+                              ctfidf, label_of, mixture_source, phrase_ngrams, representatives, snippet,
+                              top_terms, two_proportion_pvalues)
 from ensemble.simmap import complementary_pairs, dendrogram_order, extreme_pairs, simulator_map
 
 
@@ -16,7 +19,7 @@ from ensemble.simmap import complementary_pairs, dendrogram_order, extreme_pairs
 
 def test_ctfidf_matches_the_formula():
     # words per class 2 and 2 -> A = 2; term counts over classes f = [3, 1]
-    s = ctfidf(np.array([[2.0, 0.0], [1.0, 1.0]]))
+    s = ctfidf(np.array([[2.0, 0.0], [1.0, 1.0]])).toarray()
     assert s[0, 0] == pytest.approx(1.0 * math.log(1 + 2 / 3))
     assert s[0, 1] == 0.0
     assert s[1, 0] == pytest.approx(0.5 * math.log(1 + 2 / 3))
@@ -46,12 +49,21 @@ def test_ctfidf_picks_the_distinctive_terms():
     assert "and" not in terms and "with" not in terms
 
 
+def test_bigrams_stay_inside_one_phrase():
+    grams = phrase_ngrams("tone: shouting, urgent; formatting: all caps; treats the assistant as a tool")
+    assert "all caps" in grams and "shouting" in grams and "urgent" in grams
+    # no bigram across ':' ',' ';' or across a removed glue word
+    assert not {"tone shouting", "shouting urgent", "urgent formatting", "treats assistant"} & set(grams)
+    assert "the" not in grams and "a" not in grams
+
+
 def test_row_weighting_changes_term_frequency():
     texts = ["alpha beta", "gamma"]
     once = ctfidf(class_term_counts(texts, np.array([[1, 0], [0, 1]]))[1])
     many = ctfidf(class_term_counts(texts, np.array([[1, 3], [0, 1]]))[1])
     terms = list(class_term_counts(texts, np.eye(2))[0])
     g = terms.index("gamma")
+    once, many = once.toarray(), many.toarray()
     assert once[0, g] == 0.0 and many[0, g] > 0.0
 
 
@@ -79,6 +91,14 @@ def test_status_on_hand_made_histograms():
     assert st[5].ratio == pytest.approx((30 / 270) / (80 / 283))
     assert st[1].p_adjusted < 1e-10 and st[4].p_adjusted > 0.01
     assert all(s.p_adjusted >= s.p_value for s in st.values())
+
+
+def test_small_cells_get_the_exact_test_large_cells_agree_with_it():
+    p, kind = two_proportion_pvalues(np.array([3, 300]), 400, np.array([0, 200]), 400)
+    assert kind == ["fisher", "z"]
+    assert p[0] == pytest.approx(fisher_exact([[3, 397], [0, 400]])[1])
+    assert p[1] == pytest.approx(fisher_exact([[300, 100], [200, 200]])[1], rel=0.5)
+    assert p[1] < 1e-10
 
 
 def test_classify_band_edges():

@@ -35,7 +35,8 @@ def turn_acts(t: TurnCues, before: AssistantCues | None) -> tuple[str, ...]:
         acts.add("thank")
     if t.cue("goodbye"):
         acts.add("goodbye")
-    if t.n_directives or t.n_could_you or t.n_questions or t.continue_only:
+    # A verbless fragment ("csv totals, python", "shorter") asks for something.
+    if t.n_directives or t.n_could_you or t.n_questions or t.continue_only or t.n_fragments:
         acts.add("request")
     # Informing: the user states facts, pastes material, or answers a question.
     if (t.n_statements or t.has_paste or t.cue("background") or t.cue("increment")

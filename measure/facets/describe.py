@@ -18,7 +18,7 @@ from .scrub import CODE, DATA, DOCUMENT, ERROR, LOG, PASTE_KINDS
 from .turns import ConvCues, TurnCues
 
 MAX_SEQUENCE = 4      # reactions spelled out one by one
-MAX_ACT_TURNS = 5     # user turns whose acts are spelled out one by one
+MAX_ACT_TURNS = 4     # user turns whose acts are spelled out one by one
 
 PASTE_PHRASE = {CODE: "pastes code", ERROR: "pastes error output", LOG: "pastes log output",
                 DOCUMENT: "pastes a draft or document", DATA: "pastes data or a table"}
@@ -99,7 +99,7 @@ def describe_requests(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     if c.n == 1:
         structure = "single-shot request"
     elif n_new == 0 and n_ref == 0:
-        structure = "one request, later turns only react"
+        structure = "one request, then only feedback turns"
     elif n_new == 0:
         structure = "one request refined over " + (
             "one more turn" if n_ref == 1 else "a few turns" if n_ref <= 3 else "many turns")

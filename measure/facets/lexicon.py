@@ -73,7 +73,8 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
     # Reports that the thing still fails, whatever the domain.
     "error_report": ("still (?:getting|get|not working|doesn'?t work|does not work|fails|failing|broken|"
                      "the same|shows?|throws?|gives?|crash(?:es|ing)?|wrong|an? error|errors?|nothing)",
-                     "same (?:error|problem|issue|result|output|thing)", "doesn'?t work", "does not work",
+                     "same (?:error|problem|issue|result|output|thing)", "(?:different|new|another) error",
+                     "doesn'?t work", "does not work",
                      "didn'?t work", "did not work", "not working", "isn'?t working", "won'?t work",
                      "doesn'?t (?:run|compile|load|start|show|work)", "won'?t (?:run|compile|load|start)",
                      "(?:it|this|that|the code|the script|the program|the test) (?:fails|failed|crashes|crashed)",
@@ -82,6 +83,11 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                      "these|those)? ?(?:error|errors|exception|warning|traceback|<error>|<log>|"
                      "following)", "error (?:message|occurs|occurred|says|appears)", "it says",
                      "got this", "getting this", "traceback", "stack ?trace", "syntax error"),
+    # "Still too long", "still not it": the last answer still falls short.
+    "still_short": (r"still (?:too|not|isn'?t|doesn'?t|reads|looks|sounds|feels|seems|has|lacks|missing|"
+                    r"wrong|bad|off|the same|meh|boring|generic|stiff|clunky|awkward|long|short)",
+                    "not there yet", "not quite there", "still not it", "didn'?t help", "no better",
+                    "same problem", "same issue", "that didn'?t (?:fix|change|help)"),
     # Error words that report a failure only next to pasted error output.
     "error_word": ("errors?", "exception", "bug", "fails?", "failed", "crash(?:es|ed)?", "broken",
                    "undefined", "not defined", "not found", "warning"),

@@ -5,6 +5,7 @@ from .turns import AssistantCues, ConvCues, TurnCues
 
 # Reaction labels, in priority order: the first that applies names the turn.
 ERROR = "reports an error"
+STILL = "says it still falls short"
 CORRECT = "corrects the assistant"
 REJECT = "rejects the answer"
 CONTINUE = "asks to continue"
@@ -17,7 +18,7 @@ PASTE_MORE = "pastes more material"
 VALIDATE = "validates the answer"
 NON_ENGLISH = "replies in a non-English language"
 OTHER = "replies without a clear reaction"
-REACTIONS = (ERROR, CORRECT, REJECT, CONTINUE, ANSWER, CONSTRAINT, REFINE, FOLLOWUP, MOVE_ON,
+REACTIONS = (ERROR, STILL, CORRECT, REJECT, CONTINUE, ANSWER, CONSTRAINT, REFINE, FOLLOWUP, MOVE_ON,
              PASTE_MORE, VALIDATE, NON_ENGLISH, OTHER)
 
 # Endings.
@@ -39,6 +40,8 @@ def reaction(t: TurnCues, before: AssistantCues | None) -> tuple[str, bool]:
     err_paste = t.scrubbed.main_paste is not None and t.scrubbed.pasted[1] + t.scrubbed.pasted[2] >= 40
     if t.cue("error_report") or err_paste or (t.cue("error_word") and t.has_paste):
         return ERROR, False
+    if t.cue("still_short"):
+        return STILL, False
     if t.cue("correct") or (t.opens_negate and t.words >= 2) or (
             (t.opens_negate or t.opens_soft_negate) and t.cue("correct_weak")):
         return CORRECT, False

