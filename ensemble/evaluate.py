@@ -14,7 +14,7 @@ import numpy as np
 from measure.distributions import histogram
 from measure.pipeline import REAL, Measurement
 
-from .optimizer import MixtureResult, fit_mixture, greedy_forward, mixture_objective
+from .optimizer import MixtureInfeasible, MixtureResult, fit_mixture, greedy_forward, mixture_objective
 
 
 @dataclass
@@ -91,11 +91,16 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
         if n_supports <= max_enumerate:
             best_res, method = None, "exact_enumeration"
             for support in combinations(names, size):
-                res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
-                                  divergence=divergence,
-                                  exclude=[s for s in names if s not in support], **constraints)
+                try:
+                    res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
+                                      divergence=divergence,
+                                      exclude=[s for s in names if s not in support], **constraints)
+                except MixtureInfeasible:  # e.g. max_weight 0.4 rules out supports of size 1-2
+                    continue
                 if best_res is None or res.objective < best_res.objective - 1e-12:
                     best_res = res
+            if best_res is None:
+                continue
         else:
             best_res, method = greedy_path[size - 1][1], "greedy"
         w = np.array([best_res.weights[s] for s in names])

@@ -12,7 +12,8 @@ handed to CLARABEL, with SCS as the fallback. Every result carries two
 optimality certificates: the solver's primal-dual gap and an independent
 Frank-Wolfe gap computed in numpy, an upper bound on suboptimality.
 
-All divergences and objectives are in bits.
+Units follow measure.divergence: JS in bits, KL in nats (UNITS). The cost
+penalty is added in those units.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from measure.errors import ConfigError, EnsembleFitError
 
 LN2 = math.log(2.0)
 DIVERGENCES = ("js", "kl_forward")
+UNITS = {"js": "bits", "kl_forward": "nats"}   # as in measure.divergence
+_SCALE = {"js": 1.0 / LN2, "kl_forward": 1.0}         # nats -> reported units
 METHODS = ("convex", "exact_enumeration", "greedy")
 SOLVERS = ("CLARABEL", "SCS")          # tried in this order
 INCLUDE_EPS = 1e-3                     # smallest weight an `include`d simulator may get
@@ -42,7 +45,7 @@ ZERO_TOL = 1e-7                        # interior-point noise below this may be 
 ZERO_OBJ_TOL = 1e-10                   # ...if the objective moves by no more than this
 SCREEN_GAP = 1e-9                      # certificate a cheap (SLSQP) support solve must reach
 _AUX_MIN_N = 4                         # from this many simulators on, route m_f through a variable
-_CACHE_SIZE = 16
+_CACHE_SIZE = 4                        # a compiled 25 x 6 x 500 problem holds ~30 MB
 
 _SOLVER_OPTS = {
     "CLARABEL": {},                                   # defaults: gap/feas tolerances 1e-8
@@ -63,19 +66,21 @@ class MixtureSolveError(EnsembleFitError, RuntimeError):
 @dataclass
 class MixtureResult:
     weights: dict[str, float]          # every simulator, in input order; sums to 1
-    objective: float                   # g(w) recomputed in numpy (bits [+ cost penalty])
-    per_facet: dict[str, float]        # D(m_f, q_f) in bits, unweighted, every input facet
+    objective: float                   # g(w) recomputed in numpy (UNITS [+ cost penalty])
+    per_facet: dict[str, float]        # D(m_f, q_f), unweighted, every input facet
     status: str                        # solver status ("optimal", "optimal_inaccurate", ...)
-    solver: str                        # "CLARABEL", "SCS", or "closed_form" (one simulator)
-    duality_gap: float | None          # solver primal-dual gap (bits); None if not reported
-    fw_gap: float                      # Frank-Wolfe gap at the final weights (bits)
+    solver: str                        # "CLARABEL", "SCS", "closed_form" (one simulator),
+                                       # "SLSQP" (a screened support, greedy_forward rows)
+    duality_gap: float | None          # solver primal-dual gap; None if not reported
+    fw_gap: float                      # Frank-Wolfe gap at the final weights
     method: str                        # "convex" | "exact_enumeration" | "greedy"
     support: list[str]                 # simulators with positive weight, in input order
     divergence: str = "js"
-    divergence_bits: float = 0.0       # sum_f lambda_f D_f, without the cost penalty
+    units: str = "bits"                # "bits" (js) or "nats" (kl_forward)
+    divergence_value: float = 0.0      # sum_f lambda_f D_f, without the cost penalty
     expected_cost: float | None = None  # costs . w, when costs were given
     solver_objective: float | None = None  # objective as the solver reported it
-    n_solves: int = 0                  # conic solves spent (enumeration/greedy: all of them)
+    n_solves: int = 0                  # support solves spent (enumeration/greedy: all of them)
     facet_weights: dict[str, float] = field(default_factory=dict)  # normalised lambdas
 
     def weight_vector(self, names: Sequence[str] | None = None) -> np.ndarray:
@@ -182,12 +187,12 @@ def _facet_values(w: np.ndarray, data: _Data) -> np.ndarray:
             a = 0.5 * (m + qf)
             out[i] = 0.5 * (rel_entr(m, a).sum() + rel_entr(qf, a).sum()) / LN2
         else:
-            out[i] = rel_entr(qf, m).sum() / LN2
+            out[i] = rel_entr(qf, m).sum()
     return out
 
 
 def _gradient(w: np.ndarray, data: _Data) -> np.ndarray:
-    """d/dw of sum_f lambda_f D_f (bits). -inf where moving weight onto a
+    """d/dw of sum_f lambda_f D_f (UNITS). -inf where moving weight onto a
     simulator would cover a real-user bin the mixture misses (JS only)."""
     g = np.zeros(len(w))
     for l, Pf, qf in zip(data.lam, data.P, data.q):
@@ -202,13 +207,13 @@ def _gradient(w: np.ndarray, data: _Data) -> np.ndarray:
             gs = Pf[:, ~hole] @ gm[~hole]
             gs[(Pf[:, hole] > 0).any(axis=1)] = -np.inf
         else:
-            gs = Pf @ (-qf / m) / LN2
+            gs = Pf @ (-qf / m)
         g += l * gs
     return g
 
 
 def _hessian(w: np.ndarray, data: _Data, rows: np.ndarray) -> np.ndarray:
-    """d2/dw2 of sum_f lambda_f D_f (bits) restricted to `rows` (indices)."""
+    """d2/dw2 of sum_f lambda_f D_f (UNITS) restricted to `rows` (indices)."""
     H = np.zeros((len(rows), len(rows)))
     for l, Pf, qf in zip(data.lam, data.P, data.q):
         if l == 0:
@@ -220,14 +225,15 @@ def _hessian(w: np.ndarray, data: _Data, rows: np.ndarray) -> np.ndarray:
                 # simulator of `rows` on them (else w would not be interior)
                 h = np.where(m > 0, qf / (2 * m * (m + qf)), 0.0) / LN2
             else:
-                h = qf / m ** 2 / LN2
+                h = qf / m ** 2
         Pr = Pf[rows]
         H += l * (Pr * h) @ Pr.T
     return H
 
 
 def mixture_objective(w, P, q, facet_weights=None, divergence: str = "js") -> float:
-    """sum_f lambda_f D(sum_s w_s P_f[s], q_f) in bits, lambdas normalised to sum 1.
+    """sum_f lambda_f D(sum_s w_s P_f[s], q_f), lambdas normalised to sum 1; JS in
+    bits, KL in nats (as measure.divergence.js / kl).
 
     `w` is an (S,) array aligned with the rows of every P[f]. For "kl_forward"
     both sides are smoothed with alpha = 1/k_f before KL(q || mixture)."""
@@ -238,7 +244,7 @@ def mixture_objective(w, P, q, facet_weights=None, divergence: str = "js") -> fl
 
 
 def facet_divergences(w, P, q, divergence: str = "js") -> dict[str, float]:
-    """Per-facet D(mixture, q_f) in bits (no facet weighting)."""
+    """Per-facet D(mixture, q_f) (no facet weighting; UNITS)."""
     w = np.asarray(w, dtype=float)
     some = next(iter(P.values()))
     data = _prepare(P, q, [str(i) for i in range(np.shape(some)[0])], None, divergence)
@@ -246,7 +252,7 @@ def facet_divergences(w, P, q, divergence: str = "js") -> dict[str, float]:
 
 
 def frank_wolfe_gap(w, P, q, facet_weights=None, divergence: str = "js") -> float:
-    """Frank-Wolfe gap of the plain simplex problem at w (bits):
+    """Frank-Wolfe gap of the plain simplex problem at w (UNITS):
     max_s grad.(w - e_s) >= g(w) - min g. Zero exactly at an optimum; inf
     when w leaves a real-user bin uncovered that some simulator covers (JS)."""
     w = np.asarray(w, dtype=float)
@@ -412,11 +418,12 @@ class _Compiled:
             cons.append(self.cost @ w <= self.budget)
         terms = [self.lin @ w]
         lin_const = np.zeros(n)
+        const = 0.0
         for l, Pf, qf in zip(data.lam, data.P, data.q):
             if l == 0:
                 continue
             Pa = Pf[active]
-            scale = l / LN2                      # nats -> bits, times lambda_f
+            scale = l * _SCALE[data.divergence]  # nats -> reported units, times lambda_f
             if data.divergence == "js":
                 covered = Pa.sum(axis=0) > 0
                 qpos = qf > 0
@@ -424,7 +431,8 @@ class _Compiled:
                 # Bins no simulator covers, or real users never hit, are constant
                 # or linear in w; keeping them as cones would leave cones with no
                 # interior (an identically-zero argument), which IPMs dislike.
-                lin_const += 0.5 * l * Pa[:, covered & ~qpos].sum(axis=1)
+                lin_const += 0.5 * l * Pa[:, covered & ~qpos].sum(axis=1)   # 1/2 m log2 2
+                const += 0.5 * l * qf[~covered & qpos].sum()                   # 1/2 q log2 2
                 if full.any():
                     m = self._mix(Pa[:, full], w, cons)
                     qv = qf[full]
@@ -436,6 +444,8 @@ class _Compiled:
                 terms.append(scale * cp.sum(cp.rel_entr(qf, m)))
         if np.any(lin_const):
             terms.append(lin_const @ w)
+        if const:
+            terms.append(cp.Constant(const))     # keeps solver_objective comparable
         self.problem = cp.Problem(cp.Minimize(cp.sum(terms)), cons)
 
     @staticmethod
@@ -495,6 +505,11 @@ def _solve_compiled(comp: _Compiled, lb, ub, lin, cost, budget):
 
 
 _cache: OrderedDict = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Drop the compiled problems kept for re-solves on the same data."""
+    _cache.clear()
 
 
 def _compiled(data: _Data, active: np.ndarray, with_budget: bool) -> _Compiled:
@@ -665,7 +680,8 @@ def _result(w_full, data, cons, active, lb, status, solver, gap, solver_obj, met
         method=method,
         support=[n for n, x in zip(data.names, w_full) if x > 0],
         divergence=data.divergence,
-        divergence_bits=float(data.lam @ vals),
+        units=UNITS[data.divergence],
+        divergence_value=float(data.lam @ vals),
         expected_cost=None if cons.cost is None else float(cons.cost @ w_full),
         solver_objective=None if solver_obj is None else float(solver_obj),
         n_solves=n_solves,
@@ -888,8 +904,15 @@ def fit_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names:
       costs + cost_penalty: adds cost_penalty * costs.w to the objective.
       max_simulators K: at most K simulators with weight. Exact when the number
         of candidate supports is <= max_enumerate, else greedy forward selection.
+        Candidate supports are scored by a cheap solve (SLSQP + Newton polish)
+        that counts only when its Frank-Wolfe gap is <= SCREEN_GAP (else the
+        conic solver scores it); the winning support is re-solved by the conic
+        solver, whose status and gaps the result reports.
 
-    Raises MixtureInfeasible (a ValueError) when the constraints conflict.
+    Objective units: JS in bits, KL in nats (result.units). The result's
+    fw_gap bounds objective - optimum over the feasible set (for K, over the
+    chosen support). Raises MixtureInfeasible (a ValueError) when the
+    constraints conflict, MixtureSolveError when every solver fails.
     """
     data = _prepare(P, q, names, facet_weights, divergence)
     cons = _constraints(data.names, min_weight, max_weight, include, exclude, costs, budget,

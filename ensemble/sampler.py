@@ -141,7 +141,6 @@ class SimulatorSampler:
         self.per_task = validate_per_task(per_task, self.weights)
         self.names = list(self.weights)
         self.seed, self.mode, self.unknown_task = seed, mode, unknown_task
-        self._index = {n: i for i, n in enumerate(self.names)}
         self.reset()
 
     @classmethod

@@ -27,8 +27,8 @@ from measure.facets.scrub import scrub
 from measure.facets.turns import analyse_turn
 
 N_GROUP = 100     # conversations per (behaviour, topic pool)
-N_RAW = 40        # raw text is slow to embed; fewer conversations suffice
-RAW_CHARS = 600   # MiniLM reads ~256 tokens; shorter raw text embeds faster
+N_RAW = 30        # raw text is slow to embed; fewer conversations suffice
+RAW_CHARS = 400   # the opening of the user turns; shorter raw text embeds faster
 VOCABULARY_MD = Path(__file__).resolve().parents[1] / "measure" / "facets" / "VOCABULARY.md"
 
 # Thresholds, set from measured values with margin (see the printed table).
@@ -128,7 +128,10 @@ def test_behaviour_not_topic(extractor, embedder, groups):
 # ------------------------------------------------------------- no topic
 
 def _vocabulary() -> set[str]:
-    return set(re.findall(r"[a-z][a-z'-]*", VOCABULARY_MD.read_text(encoding="utf-8").lower()))
+    """The closed word list at the end of VOCABULARY.md."""
+    doc = VOCABULARY_MD.read_text(encoding="utf-8")
+    section = doc.split("## Word list", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    return set(section.split())
 
 
 _SLOTS = ("thing", "the_thing", "request", "briefs", "vague", "facts", "constraints", "audience",
@@ -147,8 +150,9 @@ def _slot_tokens(task) -> set[str]:
 def test_descriptions_contain_no_topic_words(extractor, groups):
     vocab = _vocabulary()
     tasks = {t.id: t for pool in TOPIC_POOLS.values() for t in pool.coding + pool.writing}
-    # Words naming the demo's subjects (from task ids) are never vocabulary.
-    subjects = {w for tid in tasks for w in tid.lower().split("-")[2:] if len(w) >= 3}
+    # Words naming the demo's subjects (from task ids) are never vocabulary;
+    # "register" is ours in the linguistic sense (a task uses the verb).
+    subjects = {w for tid in tasks for w in tid.lower().split("-")[2:] if len(w) >= 3} - {"register"}
     assert not subjects & vocab, sorted(subjects & vocab)
     checked = 0
     for convs in groups.values():
@@ -183,7 +187,8 @@ def test_non_english_and_acts_on_single_turns():
     assert analyse_turn("¿Puedes ayudarme con el código de la página para los usuarios?").non_english
     assert not analyse_turn("can you help me with this").non_english
     t = analyse_turn("Hi! I was wondering if maybe you could help me?")
-    assert t.greets and t.cue("hedge") and t.n_could_you == 1
+    assert t.greets and t.cue("hedge") and t.n_questions == 1
+    assert analyse_turn("could you please write a haiku").n_could_you == 1
     assert analyse_turn("no, that's not what I asked for").opens_negate
     assert analyse_turn("continue").continue_only
 
@@ -303,7 +308,9 @@ def test_signature_behaviours(extractor, groups):
     assert _share(recs["sim_polite_frontloader"], "context", "front-loaded context") >= 0.8
     assert _share(recs["sim_incremental"], "context", "incremental context") >= 0.6
     assert _share(recs["sim_questioner"], "requests", "hedged question") >= 0.6
-    assert _share(recs["sim_terse"], "style", "terse", "short turns") >= 0.8
+    assert _share(recs["sim_terse"], "style", "very terse turns", "short turns") >= 0.7
+    assert _share(recs["sim_terse"], "style", "register: curt") >= 0.6
+    assert _share(recs["sim_polite_frontloader"], "style", "register: curt") == 0
     # Behaviours a persona does not have stay out of its descriptions.
     for b in PERSONAS:
         assert _share(recs[b], "style", "all caps") <= 0.02, b

@@ -33,9 +33,9 @@ def _smooth(p):
 
 
 def _kl_rows(M, q):
-    """KL(q~ || m~) in bits, both smoothed with alpha = 1/k."""
+    """KL(q~ || m~) in nats, both smoothed with alpha = 1/k."""
     Ms, qs = _smooth(M), _smooth(q)
-    return (xlogy(qs, qs) - xlogy(qs, Ms)).sum(axis=-1) / LN2
+    return (xlogy(qs, qs) - xlogy(qs, Ms)).sum(axis=-1)
 
 
 def truth(W, P, q, lam=None, div="js"):
@@ -59,7 +59,7 @@ def truth_grad(w, P, q, div="js"):
             g += lam * P[f] @ gm
         else:
             Ps, qs = _smooth(P[f]), _smooth(q[f])
-            g += lam * Ps @ (-qs / (w @ Ps)) / LN2
+            g += lam * Ps @ (-qs / (w @ Ps))
     return g
 
 
@@ -160,6 +160,7 @@ def test_matches_brute_force_on_three_simulators(div, case):
     # the reported objective is the numpy objective at the reported weights
     w = res.weight_vector(names)
     assert res.objective == pytest.approx(truth(w, P, q, div=div), abs=1e-12)
+    assert res.solver_objective == pytest.approx(res.objective, abs=1e-6)   # same constants
     assert sum(res.weights.values()) == pytest.approx(1.0, abs=1e-12)
     assert min(res.weights.values()) >= 0.0
     if case == "boundary":
@@ -218,10 +219,24 @@ def test_kl_smoothing_matches_definition():
     m = w @ P["f0"]
     alpha = 1 / 10
     ms, qs = (m + alpha) / (1 + 10 * alpha), (q["f0"] + alpha) / (1 + 10 * alpha)
-    want = float(np.sum(qs * np.log2(qs / ms)))
+    want = float(np.sum(qs * np.log(qs / ms)))                  # nats
     assert opt.mixture_objective(w, P, q, divergence="kl_forward") == pytest.approx(want, abs=1e-12)
     # the mixture of smoothed rows is the smoothed mixture
     assert np.allclose(w @ opt.smooth(P["f0"]), opt.smooth(m))
+
+
+def test_units_and_values_match_measure_divergence():
+    divergence = pytest.importorskip("measure.divergence")
+    P, q, names = make(5, 2, 12, seed=43, alpha=0.4)
+    w = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    js = opt.facet_divergences(w, P, q, "js")
+    kl = opt.facet_divergences(w, P, q, "kl_forward")
+    for f in P:
+        m = w @ P[f]
+        assert js[f] == pytest.approx(divergence.js(q[f], m), abs=1e-12)       # bits
+        assert kl[f] == pytest.approx(divergence.kl(q[f], m), abs=1e-12)       # nats, alpha 1/k
+    assert fit_mixture(P, q, names).units == "bits"
+    assert fit_mixture(P, q, names, divergence="kl_forward").units == "nats"
 
 
 # ---------------------------------------------------------------- certificates
@@ -288,9 +303,9 @@ def test_cost_penalty_adds_linear_term():
     pen = fit_mixture(P, q, names, costs=costs, cost_penalty=0.05)
     best = slsqp_best(P, q, S, lin=0.05 * c)
     assert abs(pen.objective - best) <= 1e-6
-    assert pen.objective == pytest.approx(pen.divergence_bits + 0.05 * pen.expected_cost, abs=1e-12)
+    assert pen.objective == pytest.approx(pen.divergence_value + 0.05 * pen.expected_cost, abs=1e-12)
     assert pen.expected_cost < c @ plain.weight_vector(names)   # the penalty buys cheaper mixes
-    assert pen.divergence_bits >= plain.objective - 1e-9
+    assert pen.divergence_value >= plain.objective - 1e-9
 
 
 def test_cached_problem_picks_up_new_bounds():

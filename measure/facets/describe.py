@@ -153,7 +153,9 @@ def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     if first.non_english:
         amount = "background not judged (non-English)"
         level = 1
-    elif w <= 12 and b == 0:
+    elif w <= 20 and b <= 1:
+        # A short first turn that names at most one circumstance ("I'm
+        # working on a letter") leaves the background to later turns.
         amount, level = "minimal background in the first turn", 0
     elif (w > 40 and b >= 2) or w > 100:
         amount, level = "rich background in the first turn", 2
@@ -166,7 +168,9 @@ def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         elif t.adds_facts:
             volunteered += 1
     adds = volunteered + prompted
-    if level > 0 and adds == 0:
+    if first.non_english:
+        timing = "timing not judged (non-English)"
+    elif level > 0 and adds == 0:
         timing = "front-loaded context"
     elif level == 0 and adds:
         timing = "incremental context"
@@ -268,6 +272,9 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     urgent = total["urgent"] + sum(1 for t in ts if t.urgent_caps)
     polite = total["please"] + total["thank"] + total["sorry"] + sum(1 for t in ts if t.greets)
     greets = sum(1 for t in ts if t.greets)
+    # Turns that only command or name the task ("fix this", "csv totals, python").
+    commands = sum(1 for t in ts if (t.n_directives or t.n_fragments or t.has_paste)
+                   and not (t.n_questions or t.n_could_you))
     frustrated = total["frustrated"] > 0 or (shouting > 0 and (total["correct"] or total["reject"]))
     # Register: one word for the whole conversation.
     if non_en > 0.5:
@@ -276,7 +283,7 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         register = "casual"
     elif total["formal"] or (polite >= 2 and mean_words >= 12 and lower_share == 0):
         register = "formal"
-    elif mean_words <= 6 and polite == 0:
+    elif mean_words <= 12 and polite == 0 and commands * 2 >= n:
         register = "curt"
     else:
         register = "neutral"
@@ -289,8 +296,8 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         tone.append("urgent")
     if not tone and (exclam >= 2 or total["validate"] >= 2) and not total["correct"]:
         tone.append("enthusiastic")
-    verbosity = ("very terse turns" if mean_words <= 3 else "short turns" if mean_words <= 8 else
-                 "medium-length turns" if mean_words <= 20 else "long turns" if mean_words <= 50
+    verbosity = ("very terse turns" if mean_words <= 4 else "short turns" if mean_words <= 12 else
+                 "medium-length turns" if mean_words <= 30 else "long turns" if mean_words <= 80
                  else "very long turns")
     fmt = []
     if shouting:

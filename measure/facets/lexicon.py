@@ -295,6 +295,8 @@ SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 LIST_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•+]|\(?[a-z]\))\s+\S", re.M)
 URGENT_CAPS = re.compile(r"\b(?:NOW|ASAP|URGENT|IMMEDIATELY|HURRY|QUICK|QUICKLY|EMERGENCY)\b")
 
+# Assistant turns: a question to the user speaks to them.
+ADDRESSED = re.compile(r"(?i)\b(?:you|your|yours|shall i|should i|can i|may i|do i|would it help)\b")
 # Assistant turns: a generic closing offer is not a question to the user.
 GENERIC_CLOSER = re.compile(r"anything else|any other questions|any (?:further|more) questions|"
                             r"let me know|further assistance|help with anything|more help|"

@@ -81,7 +81,7 @@ DOTTED = re.compile(r"\b[A-Za-z_]\w+\.[A-Za-z_]\w+(?:\.\w+)*(?:\(\))?")
 CALL = re.compile(r"\b\w+\(\)")
 NUMBER = re.compile(r"(?<![\w<])[-+$€£]?\d[\d,.:/%-]*(?:st|nd|rd|th|s|k|m|px|x)?\b")
 # Title-case words after a lowercase word: names of people, products, works.
-NAME = re.compile(r"(?<=[a-z0-9,;:)>] )[A-Z][a-z][\w'’-]*(?:\s+(?:(?:of|the|and|de|la|van|von|for) )?"
+NAME = re.compile(r"(?<=[a-z0-9,;)>] )[A-Z][a-z][\w'’-]*(?:\s+(?:(?:of|the|and|de|la|van|von|for) )?"
                   r"[A-Z][\w'’-]*)*")
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+s?\b")
 PLACEHOLDER_RUN = re.compile(r"(<(?:code|error|log|pasted|data|url|email|path|quote|name|number)>)"
@@ -96,6 +96,8 @@ what why how when where which who is are do does did should the this that it my 
 again still urgent asap lol haha omg btw bye goodbye cheers dear kindly regards sincerely best
 also however actually maybe perhaps just wait well oh ah hmm wow oops yeah yep nope not never
 make write fix give create explain tell show help add change remove continue let use try
+if in on for as at to of a an with from by or there here all any some each every first also
+after before since because while although though once until unless whether please thx
 """.split())
 # All-caps words kept in a calm turn: they are cues, not acronyms.
 KEEP_CAPS = frozenset({"I", "OK", "ASAP", "URGENT", "NOW", "PLEASE", "LOL", "OMG", "BTW", "PLS", "THX",
@@ -256,9 +258,9 @@ def _close_block(block: list[int], chars: int, pasted: list[int]) -> str:
 
 
 def _absorb_error_paragraphs(lines: list[str], kinds: list) -> None:
-    """Tool output has odd lines ("! Problem while ...", " ^~~"); a paragraph
-    with an error line is error output throughout, except an opening label
-    ("getting this:") and long prose lines."""
+    """Tool output has odd lines ("! Problem while ...", " ^~~"); in a
+    paragraph, the lines after an error line are error output too, except a
+    question or a long prose line (the user talking again)."""
     start = 0
     n = len(lines)
     while start < n:
@@ -267,14 +269,12 @@ def _absorb_error_paragraphs(lines: list[str], kinds: list) -> None:
         end = start
         while end < n and lines[end].strip():
             end += 1
-        if end - start >= 2 and any(kinds[i] in (ERROR, LOG) for i in range(start, end)):
-            for i in range(start, end):
-                if kinds[i] is not None:
-                    continue
+        first = next((i for i in range(start, end) if kinds[i] in (ERROR, LOG)), None)
+        if first is not None:
+            for i in range(first + 1, end):
                 ln = lines[i].rstrip()
-                if (i == start and ln.endswith(":") and len(ln) <= 60) or len(ln) > 200:
-                    continue
-                kinds[i] = ERROR
+                if kinds[i] is None and not ln.endswith("?") and len(ln) <= 200:
+                    kinds[i] = ERROR
         start = end
 
 

@@ -111,11 +111,17 @@ def analyse_assistant(text: str) -> AssistantCues:
     fence = tail.rfind("```")
     if fence != -1:
         tail = tail[fence + 3:]  # a "?" inside code is not a question
+    para = tail.rstrip().rfind("\n\n")
+    if para != -1:
+        tail = tail[para:]  # only the closing paragraph speaks to the user
     q = tail.rfind("?")
     asks = False
     if q != -1 and len(tail) - q < 120:
         start = max(tail.rfind(".", 0, q), tail.rfind("\n", 0, q), tail.rfind("!", 0, q)) + 1
-        asks = not lx.GENERIC_CLOSER.search(tail[start:q + 1])
+        question = tail[start:q + 1]
+        # A question in the answer itself ("so why give one to a river?") is
+        # not addressed to the user; a generic offer is not a question.
+        asks = bool(lx.ADDRESSED.search(question)) and not lx.GENERIC_CLOSER.search(question)
     head = text[:ASSISTANT_HEAD]
     offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
     return AssistantCues(asks_user=asks, offers_options=offers)
@@ -182,8 +188,9 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
     while i < len(toks) - 1 and (toks[i] in lx.IMPERATIVE_FILLERS or lx.GREETING_WORD.match(toks[i])):
         i += 1
     head = toks[i]
-    if head in ("can", "could", "would", "will") and i + 2 < len(toks) and toks[i + 1] in ("you", "u"):
-        return "could_you"
+    if head in ("can", "could", "would", "will", "may") and i + 2 < len(toks) and (
+            toks[i + 1] in ("you", "u", "we") or (toks[i + 1] == "i" and toks[i + 2] in ("get", "have", "see"))):
+        return "could_you"  # "can we add ...", "could I get ..." ask for an action too
     end = sent.rstrip()[-1:]
     # "Have a nice day!" opens like a question but is not one.
     if end == "?" or (head in lx.QUESTION_OPENERS and end not in (".", "!")):
