@@ -13,15 +13,21 @@ FACET_HELP = "comma-separated facets (default: requests,context,responses,style,
 
 
 def _kv_int(text: str) -> tuple[str | None, int]:
-    if "=" in text:
-        f, v = text.split("=", 1)
-        return f.strip(), int(v)
-    return None, int(text)
+    facet, _, value = text.rpartition("=") if "=" in text else (None, "", text)
+    try:
+        return (facet.strip() if facet is not None else None), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K or FACET=K with an integer K, got {text!r}") from None
 
 
 def _kv_float(text: str) -> tuple[str, float]:
-    f, v = text.split("=", 1)
-    return f.strip(), float(v)
+    facet, sep, value = text.partition("=")
+    try:
+        if not sep or not facet.strip():
+            raise ValueError
+        return facet.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FACET=W with a number W, got {text!r}") from None
 
 
 def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -90,8 +96,16 @@ def _add_fit(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error (`--help` shows the usage)."""
+
+    def error(self, message: str):
+        _print_error(f"{self.prog}: {message} (see '{self.prog} --help')")
+        self.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="ensemble-fit",
         description="Measure how far LLM user simulators behave from real users, "
                     "and fit the mixture of simulators that comes closest.")
@@ -145,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
     if not args.command:
         parser.print_help()
         return 0
@@ -153,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import jobs
         return getattr(jobs, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
-        from rich.console import Console
-        from rich.text import Text
-        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        _print_error(str(exc))
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is cached and will be reused", file=sys.stderr)
@@ -166,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except OSError as exc:
         # Environment problems (disk full, permissions) are not bugs: one line.
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        _print_error(f"{where}{exc.strerror or exc}")
         return 3
     except Exception as exc:  # a bug: keep the traceback in a file, not on the screen
         import tempfile
@@ -179,6 +195,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc}\n(traceback written to {log}; "
               "please report it; set ENSEMBLE_FIT_DEBUG=1 to see it here)", file=sys.stderr)
         return 70
+
+
+def _print_error(message: str) -> None:
+    """One line on stderr, whatever the terminal width (rich would wrap it)."""
+    line = " ".join(message.split("\n")).strip()
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.text import Text
+        Console(stderr=True, soft_wrap=True).print(Text("error: ", style="bold red") + Text(line),
+                                                   highlight=False)
+    else:
+        print(f"error: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

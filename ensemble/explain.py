@@ -51,6 +51,8 @@ def phrase_ngrams(text: str) -> list[str]:
     return out
 
 
+RARE_TERM_TEXTS = 5000  # from this many distinct descriptions on, terms must occur in two of them
+
 STATUSES = ("captured", "under", "missed", "over", "hallucinated", "not significant")
 DEFINITIONS = {
     "p_real": "share of fit-split real users in the cluster (measure.json's real distribution)",
@@ -69,6 +71,11 @@ DEFINITIONS = {
     "present": "a source is present in a cluster when its mass there is > 0 and >= 1 / (10 k)",
     "coverage": "real mass lying in clusters where the simulator is present (1 = reaches every real behaviour)",
     "density": "simulator mass lying in clusters where real users are present (1 = nothing invented)",
+    "missed_by_all": "clusters that every simulator (and the mixture) significantly misses or under-represents",
+    "summary.missed": "clusters every simulator misses or under-represents, ranked by the smallest "
+                      "shortfall p_real - p_sim among simulators: behaviour no weighting of this pool supplies",
+    "summary.hallucinated": "clusters ranked by the largest excess p_sim - p_real among simulators that "
+                            "hallucinate or over-represent them",
 }
 
 
@@ -83,7 +90,9 @@ def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.
     every conversation were its own document.
     Returns (terms, (C, V) sparse counts).
     """
-    vec = CountVectorizer(analyzer=phrase_ngrams)
+    # With many distinct descriptions (LLM-written), a term found in a single
+    # description is noise for a label and bloats the vocabulary; drop those.
+    vec = CountVectorizer(analyzer=phrase_ngrams, min_df=1 if len(texts) < RARE_TERM_TEXTS else 2)
     try:
         X = vec.fit_transform(texts)
     except ValueError:  # every text is empty or only stop words
@@ -110,33 +119,38 @@ def ctfidf(class_counts: sparse.spmatrix | np.ndarray) -> sparse.csr_matrix:
 
 
 def top_terms(scores: sparse.spmatrix | np.ndarray, terms: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
-    """The n best-scoring terms of each class (ties broken alphabetically)."""
+    """The n best-scoring terms of each class; ties go to the alphabetically first
+    (`terms` is CountVectorizer's sorted vocabulary, so column order is alphabetical)."""
     S = sparse.csr_matrix(scores)
+    S.sort_indices()
     out = []
     for c in range(S.shape[0]):
-        row = S.getrow(c)
-        pairs = [(float(v), str(terms[i])) for i, v in zip(row.indices, row.data) if v > 0]
-        pairs.sort(key=lambda p: (-p[0], p[1]))
-        out.append([(t, v) for v, t in pairs[:n]])
+        lo, hi = S.indptr[c], S.indptr[c + 1]
+        idx, val = S.indices[lo:hi], S.data[lo:hi]
+        keep = val > 0
+        idx, val = idx[keep], val[keep]
+        order = np.lexsort((idx, -val))[:n]
+        out.append([(str(terms[idx[i]]), float(val[i])) for i in order])
     return out
 
 
 def label_of(terms: list[tuple[str, float]], n: int = 4) -> str:
-    """A short human label from the best terms, without repeating words:
-    a bigram that extends chosen unigrams replaces them; any other term that
-    shares a word with a chosen one is skipped."""
+    """A short human label from the best terms, without repeating words.
+
+    Terms come best first. A bigram that extends chosen unigrams takes the
+    place of the first of them (even once n terms are chosen: "all caps" says
+    more than "all"); any other term sharing a word with a chosen one is skipped.
+    """
     chosen: list[str] = []
     for t, _ in terms:
         words = set(t.split())
-        overlap = [c for c in chosen if words & set(c.split())]
+        overlap = [i for i, c in enumerate(chosen) if words & set(c.split())]
         if overlap:
-            if len(words) > 1 and all(" " not in c for c in overlap):
-                chosen = [c for c in chosen if c not in overlap]
-            else:
-                continue
-        chosen.append(t)
-        if len(chosen) == n:
-            break
+            if len(words) > 1 and all(" " not in chosen[i] for i in overlap):
+                chosen[overlap[0]] = t
+                chosen = [c for i, c in enumerate(chosen) if i not in overlap[1:]]
+        elif len(chosen) < n:
+            chosen.append(t)
     return ", ".join(chosen)
 
 
@@ -369,6 +383,37 @@ def _top(st: list[ClusterStatus], kinds: tuple[str, ...], sign: float, info: dic
              "p_adjusted": s.p_adjusted} for s in picked]
 
 
+def facet_summary(per_source: dict[str, dict], sims: list[str], mix: str | None, info: dict[int, ClusterInfo],
+                  masses: dict[str, np.ndarray], n: int) -> dict:
+    """The facet's behaviours that no simulator supplies, and those some simulator invents.
+
+    missed: clusters every simulator misses or under-represents, ranked by the
+    smallest shortfall p_real - p_sim among simulators (what even the closest
+    simulator lacks, so no weighting of this pool can supply it).
+    hallucinated: clusters some simulator hallucinates or over-represents,
+    ranked by the largest excess p_sim - p_real.
+    """
+    status = {s: {x["cluster"]: x["status"] for x in per_source[s]["clusters"]} for s in per_source}
+    missed, hall = [], []
+    for c, ci in info.items():
+        real = float(masses[REAL][c])
+        base = {"cluster": c, "label": ci.label, "p_real": real,
+                "p_mixture": float(masses[mix][c]) if mix else None,
+                "mixture_status": status[mix].get(c) if mix else None, "examples": ci.examples}
+        if sims and all(status[s].get(c) in ("missed", "under") for s in sims):
+            closest = max(sims, key=lambda s: (float(masses[s][c]), s))
+            missed.append({**base, "min_shortfall": real - float(masses[closest][c]), "closest": closest,
+                           "p_closest": float(masses[closest][c])})
+        h_by = [s for s in sims if status[s].get(c) in ("hallucinated", "over")]
+        if h_by:
+            top = max(h_by, key=lambda s: (float(masses[s][c]), s))
+            hall.append({**base, "hallucinated_by": h_by, "max_excess": float(masses[top][c]) - real,
+                         "most": top, "p_most": float(masses[top][c])})
+    missed.sort(key=lambda d: (-d["min_shortfall"], d["cluster"]))
+    hall.sort(key=lambda d: (-d["max_excess"], d["cluster"]))
+    return {"missed": missed[:n], "hallucinated": hall[:n]}
+
+
 def explain(m: Measurement, mixture_weights: dict[str, float] | None = None, top_terms: int = 8,
             n_examples: int = 3, band: tuple[float, float] = (0.5, 2.0), alpha: float = 0.01,
             gross: float = 5.0, correction: str = "bh", n_top: int = 5) -> dict:
@@ -422,6 +467,7 @@ def explain(m: Measurement, mixture_weights: dict[str, float] | None = None, top
             "top_missed": top_missed,
             "top_hallucinated": top_hall,
             "missed_by_all": missed_by_all,
+            "summary": facet_summary(per_source, sims, mix, info, masses, n_top),
         }
     fw = m.facet_weights
     for s in sources:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from measure.atomic import ensure_writable_dir
 from measure.errors import ConfigError, EnsembleFitError
 from measure.pipeline import MeasureConfig, Measurement, measure, prepare
 from measure.progress import Reporter
@@ -48,10 +49,11 @@ def build_extractor(args, cache_dir: Path):
     return RuleFacetExtractor()
 
 
-def build_embedder(args, cache_dir: Path):
+def build_embedder(args, cache_dir: Path, warn=None):
     from measure.embed import Embedder
     return Embedder(model=getattr(args, "embedding_model", None), cache_dir=cache_dir,
-                    batch_size=getattr(args, "batch_size", 64), device=getattr(args, "device", "cpu"))
+                    batch_size=getattr(args, "batch_size", 64), device=getattr(args, "device", "cpu"),
+                    warn=warn)
 
 
 def _metadata(args, ds):
@@ -70,7 +72,7 @@ def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=N
         est = extractor.dry_run(ds.conversations, tuple(f for f in mconf.facets if f != "raw_user_utterances"))
         console.print(f"dry run: {est}")
         raise SystemExit(0)
-    embedder = build_embedder(args, cache)
+    embedder = build_embedder(args, cache, warn=reporter.warn)
     prep = prepare(ds.conversations, ds.real_sources, ds.simulators, extractor, embedder, mconf.facets,
                    heldout_fraction=mconf.heldout_fraction, seed=mconf.seed, cache_dir=cache, reporter=reporter,
                    precomputed_embeddings=getattr(args, "embeddings", None))
@@ -95,6 +97,7 @@ def cmd_measure(args) -> int:
     reporter = _reporter(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
+    ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args.real, args.on_error, args.min_conversations, reporter)
     meta = _metadata(args, ds)
     m = measure_stage(args, ds, mconf, reporter, meta)
@@ -121,15 +124,19 @@ def cmd_run(args) -> int:
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)
     fconf = settings.fit_config(args, cfg)
+    if (fconf.budget is not None or fconf.cost_penalty) and not getattr(args, "metadata", None):
+        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
+    ensure_writable_dir(args.out)  # fail now, not after the measurement
     demo = not args.data
     data = [_demo_data(args.out, reporter)] if demo else args.data
     ds = load_data(data, args.real, args.on_error, args.min_conversations, reporter)
     meta = _metadata(args, ds)
-    m = measure_stage(args, ds, mconf, reporter, meta)
-    measure_data = write_measure_outputs(m, args.out)
     costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
     if (fconf.budget is not None or fconf.cost_penalty) and not costs:
-        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
+        raise ConfigError(f"--budget/--cost-penalty need costs: {args.metadata} gives no simulator a 'cost'")
+    _check_fit_names(args, fconf, ds, costs)
+    m = measure_stage(args, ds, mconf, reporter, meta)
+    measure_data = write_measure_outputs(m, args.out)
     from measure.pipeline import blas_threads
     with reporter.stage("fit mixture, baselines, bootstrap"), blas_threads():
         outcome = fit(m, fconf, costs=costs, seed=mconf.seed)
@@ -143,11 +150,27 @@ def cmd_run(args) -> int:
         from .report import write_report
         with reporter.stage("report"):
             paths = write_report(args.out, measurement=m, outcome=outcome)
+        from .report import print_explain_summary
+        print_explain_summary(console, json.loads((args.out / "explain.json").read_text()))
         console.print(f"report: {', '.join(str(p) for p in paths)}")
     console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
                   f"({time.perf_counter() - t0:.1f}s)")
     reporter.log("stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items()))
     return 0
+
+
+def _check_fit_names(args, fconf, ds, costs) -> None:
+    """Problems the fit would only find after the whole measurement."""
+    for flag, names in (("--include", fconf.include), ("--exclude", fconf.exclude)):
+        unknown = [n for n in names or [] if n not in ds.simulators]
+        if unknown:
+            raise ConfigError(f"{flag} names simulator(s) not in the data: {', '.join(unknown)} "
+                              f"(simulators: {', '.join(ds.simulators)})")
+    if costs and (fconf.budget is not None or fconf.cost_penalty):
+        missing = [s for s in ds.simulators if s not in costs]
+        if missing:
+            raise ConfigError(f"--budget/--cost-penalty need a cost for every simulator; {args.metadata} "
+                              f"has none for: {', '.join(missing)}")
 
 
 def _print_demo_recovery(demo_dir: Path, wdata: dict) -> None:

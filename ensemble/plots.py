@@ -6,24 +6,30 @@ sorted, so rerunning `ensemble-fit report` gives identical files.
 """
 from __future__ import annotations
 
+import functools
 import io
 
 import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-matplotlib.rcParams["svg.hashsalt"] = "ensemble-fit"
-matplotlib.rcParams["font.size"] = 9
+# Applied per call, so importing this module changes no global matplotlib state.
+RC = {"svg.hashsalt": "ensemble-fit", "font.size": 9, "path.simplify": True}
 
 STATUS_COLORS = {"captured": "#4c9a2a", "under": "#e3a21a", "missed": "#c0392b", "over": "#8e6cc0",
                  "hallucinated": "#6c3483", "not significant": "#9e9e9e", None: "#9e9e9e"}
 REAL_COLOR = "#1f4e79"
 DPI = 100
+
+
+def _styled(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(RC):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def _png(fig: Figure) -> bytes:
@@ -37,6 +43,7 @@ def _short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
+@_styled
 def ranking_plot(measure: dict) -> bytes:
     """Overall gap per simulator with 95% CI whiskers and the real-vs-real noise floor."""
     names = list(measure["ranking"])
@@ -58,6 +65,7 @@ def ranking_plot(measure: dict) -> bytes:
     return _png(fig)
 
 
+@_styled
 def facet_heatmap(measure: dict) -> bytes:
     """Per-facet JS of every simulator, rows in ranking order."""
     names, facets = list(measure["ranking"]), list(measure["facets"])
@@ -77,6 +85,7 @@ def facet_heatmap(measure: dict) -> bytes:
     return _png(fig)
 
 
+@_styled
 def weights_plot(weights: dict) -> bytes:
     """Mixture weights with bootstrap 95% CIs, largest first."""
     w = weights["weights"]
@@ -97,6 +106,7 @@ def weights_plot(weights: dict) -> bytes:
     return _png(fig)
 
 
+@_styled
 def pairwise_plot(simmap: dict, measure: dict) -> bytes:
     """Pairwise JS heatmap in dendrogram order, with the dendrogram above it."""
     from scipy.cluster.hierarchy import dendrogram
@@ -134,6 +144,7 @@ def pairwise_plot(simmap: dict, measure: dict) -> bytes:
     return _png(fig)
 
 
+@_styled
 def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8) -> bytes:
     """Real vs simulated mass of the facet's most different clusters, colored by status.
 

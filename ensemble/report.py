@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,8 +111,8 @@ def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) ->
             for c in fx["missed_by_all"]:
                 mass = next(x["mass"][explain["real"]] for x in fx["clusters"] if x["id"] == c)
                 who = "every simulator and the mixture" if explain.get("mixture") else "every simulator"
-                items.append(f"Missed by {who} ({f} facet): cluster #{c} \"{labels[c]}\", "
-                             f"{_pct(mass)} of real users.")
+                items.append(f"Real behaviour that {who} miss or under-represent ({f} facet): "
+                             f"cluster #{c} \"{labels[c]}\", {_pct(mass)} of real users.")
     return [Heading(2, "Summary"), Bullets(items),
             Para("How to read this: each conversation is described along behaviour facets; descriptions "
                  "are grouped into clusters shared by all sources, and a source's behaviour is its share of "
@@ -214,26 +215,46 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
         if focus:
             out.append(Image(f"status-{_safe(f)}.png", plots.status_plot(explain, f, focus),
                              f"{f}: real vs {focus} mass per cluster"))
-        if fx["missed_by_all"]:
-            out.append(Bullets([f"Missed by every source: #{c} \"{labels[c]['label']}\" "
-                                f"({_pct(labels[c]['mass'][explain['real']])} of real users)"
-                                for c in fx["missed_by_all"]]))
-        order = ([explain["mixture"]] if explain.get("mixture") else []) + explain["simulators"]
-        missed = [r for s in order for r in _cluster_rows(fx["top_missed"][s][:n_per_source], s)]
-        hall = [r for s in order for r in _cluster_rows(fx["top_hallucinated"][s][:n_per_source], s)]
+        mix, real = explain.get("mixture"), explain["real"]
+        summ = fx.get("summary") or {"missed": [], "hallucinated": []}
+        mix_cells = lambda d: [_pct(d["p_mixture"]), d["mixture_status"] or "-"] if mix else ["-", "-"]  # noqa: E731
+        if summ["missed"]:
+            out.append(Table(["cluster", "label", "real share", "closest simulator", "its share",
+                              "mixture share", "mixture status"],
+                             [[f"#{d['cluster']}", d["label"], _pct(d["p_real"]), d["closest"], _pct(d["p_closest"]),
+                               *mix_cells(d)] for d in summ["missed"]],
+                             "Real behaviour no simulator supplies: every simulator misses or under-represents it, "
+                             "so no mixture of them can"))
+        else:
+            out.append(Para("Every real behaviour of this facet is supplied by at least one simulator."))
+        if summ["hallucinated"]:
+            out.append(Table(["cluster", "label", "real share", "simulator", "its share", "also by",
+                              "mixture share", "mixture status"],
+                             [[f"#{d['cluster']}", d["label"], _pct(d["p_real"]), d["most"], _pct(d["p_most"]),
+                               ", ".join(s for s in d["hallucinated_by"] if s != d["most"]) or "-", *mix_cells(d)]
+                              for d in summ["hallucinated"]],
+                             "Behaviour simulators invent or overdo (largest excess first)"))
         head = ["source", "cluster", "label", "status", "real share", "sim share", "adj. p"]
-        out.append(Table(head, missed, "Missed or under-represented real behaviour (largest shortfall first)")
-                   if missed else Para("No significantly missed behaviour in this facet."))
-        out.append(Table(head, hall, "Hallucinated or over-represented behaviour (largest excess first)")
-                   if hall else Para("No significantly hallucinated behaviour in this facet."))
-        named = sorted({int(r[1][1:]) for r in missed + hall})
+        if mix:
+            rows = _cluster_rows(fx["top_missed"][mix], mix) + _cluster_rows(fx["top_hallucinated"][mix], mix)
+            out.append(Table(head, rows, "Where the mixture still differs from real users") if rows
+                       else Para("The mixture shows no significant difference from real users in this facet."))
+        missed = [r for s in explain["simulators"] for r in _cluster_rows(fx["top_missed"][s][:n_per_source], s)]
+        hall = [r for s in explain["simulators"] for r in _cluster_rows(fx["top_hallucinated"][s][:n_per_source], s)]
+        out.append(Details(f"Per simulator: largest misses and excesses ({f})", [
+            Table(head, missed, "Missed or under-represented real behaviour (largest shortfall first)")
+            if missed else Para("No significantly missed behaviour."),
+            Table(head, hall, "Hallucinated or over-represented behaviour (largest excess first)")
+            if hall else Para("No significantly hallucinated behaviour.")]))
+        named = sorted({d["cluster"] for d in summ["missed"] + summ["hallucinated"]} |
+                       {x["cluster"] for s in explain["sources"]
+                        for x in fx["top_missed"][s][:n_per_source] + fx["top_hallucinated"][s][:n_per_source]})
         if named:
-            mix = explain.get("mixture")
             crow = []
             for c in named:
                 ci = labels[c]
                 ex = " / ".join(f"[{e['source']} {e['id']}] {e['snippet']}" for e in ci["examples"])
-                crow.append([f"#{c}", ci["label"], str(ci["size"]), _pct(ci["mass"][explain["real"]]),
+                crow.append([f"#{c}", ci["label"], str(ci["size"]), _pct(ci["mass"][real]),
                              _pct(ci["mass"][mix]) if mix else "-", ex])
             out.append(Details(f"Clusters named above, with example conversations ({f})", [
                 Table(["cluster", "label (c-TF-IDF terms)", "members", "real share", "mixture share",
@@ -378,8 +399,11 @@ def _read_json(path: Path) -> dict | None:
 def _read_npz(path: Path) -> dict | None:
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile):  # unreadable: the map is drawn without complementary pairs
+        return None
 
 
 def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
@@ -423,37 +447,29 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None) -> list[Pa
 
 # ----------------------------------------------------------- the terminal
 
-def print_explain_summary(console, explain: dict, per_facet: int = 3) -> None:
-    """Per facet: what the mixture and the worst simulators miss and invent."""
+def print_explain_summary(console, explain: dict, per_facet: int = 2) -> None:
+    """Per facet: behaviour no simulator supplies, behaviour simulators invent,
+    and where the mixture still differs. Same numbers as explain.json."""
     from rich.markup import escape
     from rich.table import Table as RichTable
 
-    t = RichTable(title="What simulators miss and hallucinate (share of real users -> share simulated)")
-    for c in ("facet", "source", "top missed", "top hallucinated"):
-        t.add_column(c)
-
-    def cell(items: list[dict]) -> str:
-        if not items:
-            return "-"
-        x = items[0]
-        return escape(f"#{x['cluster']} {x['label']} ({_pct(x['p_real'])} -> {_pct(x['p_sim'])})")
-
+    t = RichTable(title="What the simulators miss and hallucinate (share of real users vs simulated)")
+    for c in ("facet", "finding", "cluster", "real", "sim", "who"):
+        t.add_column(c, justify="right" if c in ("real", "sim") else "left")
+    mix = explain.get("mixture")
     for f, fx in explain["facets"].items():
-        if fx["missed_by_all"]:
-            labels = {c["id"]: c["label"] for c in fx["clusters"]}
-            t.add_row(escape(f), "[bold]all sources[/bold]",
-                      escape("; ".join(f"#{c} {labels[c]}" for c in fx["missed_by_all"])), "-")
-        mix = explain.get("mixture")
+        summ = fx.get("summary") or {"missed": [], "hallucinated": []}
+        for d in summ["missed"][:per_facet]:
+            t.add_row(escape(f), "[red]missed by every simulator[/red]", escape(f"#{d['cluster']} {d['label']}"),
+                      _pct(d["p_real"]), _pct(d["p_closest"]), escape(f"closest: {d['closest']}"))
+        for d in summ["hallucinated"][:per_facet]:
+            t.add_row(escape(f), "[magenta]hallucinated[/magenta]", escape(f"#{d['cluster']} {d['label']}"),
+                      _pct(d["p_real"]), _pct(d["p_most"]), escape(", ".join(d["hallucinated_by"])))
         if mix:
-            t.add_row(escape(f), f"[bold]{escape(mix)}[/bold]", cell(fx["top_missed"][mix]),
-                      cell(fx["top_hallucinated"][mix]))
-
-        def worst(s: str) -> float:
-            m = fx["top_missed"][s][0]["diff"] if fx["top_missed"][s] else 0.0
-            h = fx["top_hallucinated"][s][0]["diff"] if fx["top_hallucinated"][s] else 0.0
-            return max(-m, h)
-
-        sims = sorted((s for s in explain["simulators"] if worst(s) > 0), key=lambda s: (-worst(s), s))
-        for s in sims[:per_facet]:
-            t.add_row(escape(f), escape(s), cell(fx["top_missed"][s]), cell(fx["top_hallucinated"][s]))
+            listed = {"top_missed": {d["cluster"] for d in summ["missed"][:per_facet]},
+                      "top_hallucinated": {d["cluster"] for d in summ["hallucinated"][:per_facet]}}
+            firsts = [next((x for x in fx[key][mix] if x["cluster"] not in listed[key]), None) for key in listed]
+            for x in filter(None, firsts):
+                t.add_row(escape(f), f"mixture: {x['status']}", escape(f"#{x['cluster']} {x['label']}"),
+                          _pct(x["p_real"]), _pct(x["p_sim"]), escape(mix))
     console.print(t)

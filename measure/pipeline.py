@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from . import divergence as dv
+from .atomic import crash_point, file_lock, remove_stale_temps
 from .codebook import Codebook, default_k
 from .conversation import Conversation
 from .distributions import histogram
@@ -118,8 +119,13 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
         st = Path(origin).stat()
         embedder_key += f"+precomputed:{Path(origin).resolve()}:{st.st_size}:{st.st_mtime_ns}"
     total_texts = sum(len(c.texts) for c in table.columns.values() if c.embeddings is None)
+    encoded_before = getattr(embedder, "n_encoded", 0)
+    cached_before = getattr(embedder, "n_cached", 0)
     with reporter.stage("embed descriptions", total=total_texts) as advance:
         embed_columns(table, embedder, progress=lambda f, adv, tot: advance(adv))
+    if hasattr(embedder, "n_encoded"):
+        reporter.log(f"embeddings: {embedder.n_encoded - encoded_before} texts encoded, "
+                     f"{getattr(embedder, 'n_cached', 0) - cached_before} from the cache")
     sources = np.array([c.source for c in conversations], dtype=object)
     real_set = set(real_names)
     is_real = np.array([s in real_set for s in sources])
@@ -176,37 +182,71 @@ def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: i
 
 def fit_labels(prep: Prepared, facet: str, k: int, seed: int, pca_variance: float | None,
                minibatch_threshold: int = 20000, cache_dir: Path | None = None,
-               memo: dict | None = None) -> tuple[np.ndarray, int]:
+               memo: dict | None = None, warn=None) -> tuple[np.ndarray, int]:
     """Fit (or load) the facet's shared codebook; return labels of every row and effective k.
 
     The codebook is fit on all sources except held-out real users, balanced
-    across sources by the Codebook itself (groups = source).
+    across sources by the Codebook itself (groups = source). A corrupt cache
+    entry is reported through `warn`, refit and overwritten; a lock file in
+    the codebook cache makes concurrent runs fit each codebook once.
     """
     key = _codebook_key(prep, facet, k, pca_variance, seed, minibatch_threshold)
     if memo is not None and key in memo:
         return memo[key]
     col = prep.table.columns[facet]
-    path = None if cache_dir is None else Path(cache_dir) / "codebooks" / f"{facet}-{key}.npz"
-    book = None
-    if path is not None and path.exists():
-        try:
-            book = Codebook.load(path)
-        except Exception:  # corrupt cache entry: refit and overwrite
-            book = None
-    if book is None:
-        pool = np.flatnonzero(~prep.heldout)
-        groups = np.where(prep.is_real[pool], REAL, prep.sources[pool])
-        book = Codebook(n_clusters=k, pca_variance=pca_variance, random_state=seed,
-                        minibatch_threshold=minibatch_threshold)
-        book.fit(col.embeddings[col.index[pool]], groups=groups)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            book.save(path)
+    if cache_dir is None:
+        book = _fit_codebook(prep, col, k, seed, pca_variance, minibatch_threshold)
+    else:
+        folder = Path(cache_dir) / "codebooks"
+        path = folder / f"{facet}-{key}.npz"
+        book = _load_codebook(path, warn)  # the common case needs no lock
+        if book is None:
+            remove_stale_temps(folder)
+            with file_lock(folder / ".lock"):
+                book = _load_codebook(path, warn)  # written while we waited?
+                if book is None:
+                    book = _fit_codebook(prep, col, k, seed, pca_variance, minibatch_threshold)
+                    try:
+                        book.save(path)
+                    except OSError as exc:  # the cache only saves work: go on without it
+                        (warn or _warn)(f"codebook cache: cannot write {path} "
+                                        f"({exc.strerror or exc}); going on without caching")
+                    else:
+                        crash_point("codebook")
     labels = book.predict(col.embeddings)[col.index].astype(np.int32)
     out = (labels, int(book.n_clusters_))
     if memo is not None:
         memo[key] = out
     return out
+
+
+def _warn(message: str) -> None:
+    import warnings
+    warnings.warn(message, stacklevel=3)
+
+
+def _fit_codebook(prep: Prepared, col, k: int, seed: int, pca_variance: float | None,
+                  minibatch_threshold: int) -> Codebook:
+    pool = np.flatnonzero(~prep.heldout)
+    groups = np.where(prep.is_real[pool], REAL, prep.sources[pool])
+    book = Codebook(n_clusters=k, pca_variance=pca_variance, random_state=seed,
+                    minibatch_threshold=minibatch_threshold)
+    book.fit(col.embeddings[col.index[pool]], groups=groups)
+    return book
+
+
+def _load_codebook(path: Path, warn) -> Codebook | None:
+    if not path.exists():
+        return None
+    try:
+        return Codebook.load(path)
+    except Exception as exc:  # corrupt cache entry: report, remove, refit
+        (warn or _warn)(f"codebook cache: {path.name} is unreadable ({exc}); refitting it")
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
 
 
 # ---------------------------------------------------------------- statistics
@@ -266,7 +306,8 @@ def blas_threads():
 def measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None = None,
             metadata: dict | None = None, reporter: Reporter = QUIET, memo: dict | None = None) -> Measurement:
     with blas_threads():
-        return _measure(prep, config, cache_dir, metadata, reporter, memo)
+        # One run fits each codebook once, even when the cache cannot keep it.
+        return _measure(prep, config, cache_dir, metadata, reporter, {} if memo is None else memo)
 
 
 def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
@@ -278,7 +319,7 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
     with reporter.stage("fit shared codebooks", total=len(prep.facets)) as advance:
         for f in prep.facets:
             labels[f], k[f] = fit_labels(prep, f, k_req[f], config.seed, config.pca_variance,
-                                         config.minibatch_threshold, cache_dir, memo)
+                                         config.minibatch_threshold, cache_dir, memo, warn=reporter.warn)
             advance()
     dist = source_distributions(prep, labels, k)
     real_rows = prep.rows_of(REAL)
@@ -341,7 +382,7 @@ def codebook_seed_spread(prep: Prepared, config: MeasureConfig, k_req: dict[str,
             labels, k = {}, {}
             for f in prep.facets:
                 labels[f], k[f] = fit_labels(prep, f, k_req[f], seed, config.pca_variance,
-                                             config.minibatch_threshold, cache_dir, memo)
+                                             config.minibatch_threshold, cache_dir, memo, warn=reporter.warn)
                 advance()
             dist = source_distributions(prep, labels, k)
             per_seed.append({s: overall_js({f: dist[f][REAL] for f in prep.facets},

@@ -74,6 +74,9 @@ def test_label_prefers_bigrams_over_their_unigrams():
     # tied terms in alphabetical order, as top_terms returns them
     tied = [(t, 1.0) for t in ("all", "all caps", "caps", "caps shouting", "shouting", "shouting urgent", "urgent")]
     assert label_of(tied) == "all caps, shouting urgent"
+    # a bigram below the cut still replaces the unigram it extends
+    assert label_of([("shouting", 3.0), ("urgent", 2.9), ("most turns", 2.8), ("all", 2.7), ("all caps", 2.0)]) \
+        == "shouting, urgent, most turns, all caps"
 
 
 # ------------------------------------------------------------------ status

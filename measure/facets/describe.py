@@ -18,7 +18,7 @@ from .scrub import CODE, DATA, DOCUMENT, ERROR, LOG, PASTE_KINDS
 from .turns import ConvCues, TurnCues
 
 MAX_SEQUENCE = 4      # reactions spelled out one by one
-MAX_ACT_TURNS = 4     # user turns whose acts are spelled out one by one
+MAX_ACT_TURNS = 3     # user turns whose acts are spelled out one by one
 
 PASTE_PHRASE = {CODE: "pastes code", ERROR: "pastes error output", LOG: "pastes log output",
                 DOCUMENT: "pastes a draft or document", DATA: "pastes data or a table"}

@@ -58,13 +58,14 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                 "this is (?:not|wrong|incorrect)", "it'?s (?:not|wrong) what", "it'?s wrong",
                 "not what i (?:asked|wanted|meant|said|need|requested)", "wrong", "incorrect",
                 "not correct", "not right", "you misunderstood", "you misunderstand", "misunderstood",
-                "i said", "i meant", "i asked (?:for|you)", "you forgot", "you missed", "you didn'?t",
+                "i said", "i meant", "you forgot", "you missed", "you didn'?t",
                 "you did not", "you keep", "you are wrong", "you'?re wrong", "you made (?:a|an) (?:mistake|error)",
                 "there'?s a mistake", "not quite", "you ignored", "you left out", "that doesn'?t answer",
                 "didn'?t ask", "i never (?:said|asked)", "that'?s not it", "you changed", "you removed",
                 "you used", "you gave me", "you wrote"),
     # Corrections only when the turn opens with a negation ("no, use X instead").
     "correct_weak": ("instead of", "rather than", "should be", "supposed to be", "try again", "instead",
+                     "i asked (?:for|you)",
                      "i want", "i need", "i asked", "it should", "not the", "not a"),
     "reject": ("useless", "this is bad", "that'?s bad", "terrible", "not helpful", "unhelpful",
                "start over", "redo", "doesn'?t make (?:any )?sense", "makes no sense", "nonsense",
@@ -189,12 +190,9 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
 
 # One compiled scanner per category: categories overlap ("try again" is both
 # a correction and a request for alternatives), so each is counted on its own.
-CUE_NAMES = tuple(_CUE_PHRASES)
 CUES = {name: re.compile(_alt(*ph)) for name, ph in _CUE_PHRASES.items()}
 
 # Turn-opening words.
-GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "heya", "howdy", "greetings", "yo", "hola",
-                       "morning", "evening", "afternoon", "dear", "sup", "hallo", "bonjour", "ciao"})
 # Greeting words, stretched or not ("heyyy", "hiii", "hellooo").
 GREETING_WORD = re.compile(r"(?:h+e+y+a*|h+i+|hiya|hel+o+|howdy|greetings|yo+|hola|hallo|bonjour|ciao|sup|"
                            r"morning|evening|afternoon|dear|salut|namaste)$")
@@ -252,9 +250,21 @@ i we you it he she they there this that these those is are was were am be been b
 do does did can will would should could must i'm it's that's there's we're they're i've i'd i'll
 my our their its his her me us them need needs want wants think know get got make makes seems
 """.split())
+# A sentence made only of these is courtesy, not a request ("Thank you so much!").
+COURTESY_WORDS = frozenset("""
+thank thanks thx ty you so much very a lot lots again for your help great perfect ok okay cool nice
+awesome amazing excellent wonderful fantastic good job hi hello hey bye goodbye night day have nice
+see ya cheers sure yes yeah yep yup no nope please sorry wow lol haha oh ah alright fine right
+exactly indeed love it this that's works worked it's
+""".split())
 # Words without which DIRECTIVE_INSIDE cannot match (a cheap gate).
 DIRECTIVE_TRIGGERS = frozenset({"please", "pls", "plz", "kindly", "want", "need", "like", "you",
                                 "your", "let's", "lets", "help", "i'd"})
+WH_WORDS = frozenset({"what", "why", "how", "when", "where", "which", "who", "whom", "whose", "whats",
+                      "what's", "hows", "how's", "whos", "who's", "wheres", "where's"})
+SUBJECTS = frozenset({"i", "you", "u", "it", "this", "that", "these", "those", "there", "we", "they", "he",
+                      "she", "the", "my", "your", "a", "an", "any", "anyone", "someone", "our", "its",
+                      "his", "her", "their", "<name>", "<code>"})
 # Short turns that only ask the assistant to go on.
 CONTINUE_TURN = re.compile(r"^\W*(?:please\W+)?(?:continue|go on|keep going|carry on|more|next|proceed|"
                            r"go ahead|finish|and\??|more please|continue please|keep writing|"
@@ -282,7 +292,6 @@ het een van ik je niet dat op zijn voor met dit maar ook
 # CJK, Hangul, ...).
 NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u0590-\u08ff\u0900-\u0dff\u0e00-\u0eff"
                        r"\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-LATIN_ACCENTED = re.compile(r"[\u00c0-\u024f]")
 
 EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2190-\u21FF\u3030\u303d"
                    r"\u3297\u3299\u00a9\u00ae\u203c\u2049]")

@@ -113,6 +113,11 @@ ADDRESSES_ASSISTANT = re.compile(r"(?i)\b(?:you|your|please|should|must|make sur
                                  r"needs? to|i want|i need|i'd like|i would like|don't|do not)\b")
 SHORT_PARAGRAPH, LONG_PARAGRAPH = 60, 100
 INTRODUCED_MIN = 100  # characters after "...:" that make a paste
+# A line that announces material below it even without a colon
+# ("Rewrite the following comic to be funnier").
+ANNOUNCES_MATERIAL = re.compile(r"(?i)\b(?:the following|below|this (?:text|article|essay|email|code|"
+                                r"script|paragraph|passage|story|poem|document|draft|message|comic|"
+                                r"transcript|letter|post|content))\b")
 SHOUT_MIN_WORDS = 2
 SHOUT_RATIO = 0.6
 
@@ -305,7 +310,7 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
             lines[i] = s[:colon + 1] + " <pasted>"
             kinds[i] = None
             continue
-        if not s.endswith(":") or len(s) > 300:
+        if len(s) > 300 or not (s.endswith(":") or ANNOUNCES_MATERIAL.search(s)):
             continue
         rest = [j for j in range(i + 1, n) if lines[j].strip() and kinds[j] is None
                 and not LIST_ITEM.match(lines[j])]

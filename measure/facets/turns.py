@@ -61,9 +61,11 @@ class TurnCues:
         """The turn volunteers new information (not only a new instruction)."""
         if self.cue("increment"):
             return True
-        # Weak cues ("also") count only in a turn that states and asks nothing.
-        return bool((self.cue("increment_weak") or self.cue("background")) and self.n_statements
-                    and not (self.n_directives or self.n_could_you or self.n_questions))
+        # Otherwise only a turn that states and asks nothing adds facts: with
+        # a weak cue ("also", "we use"), or with several statements.
+        asks = self.n_directives or self.n_could_you or self.n_questions
+        return bool(not asks and self.n_statements and (
+            self.cue("increment_weak") or self.cue("background") or self.n_statements >= 2))
 
     @property
     def empty(self) -> bool:
@@ -175,7 +177,7 @@ def analyse_turn(text: str) -> TurnCues:
             len(own) <= 12 or bool(lx.CUES["validate"].search(joined[:EARLY_CHARS]))),
         exclamations=prose.count("!"),
         emojis=emojis,
-        lowercase_only=len(own) >= 3 and prose == lower,
+        lowercase_only=len(own) >= 3 and prose == prose.lower(),
         urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
     )
 
@@ -193,7 +195,10 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
         return "could_you"  # "can we add ...", "could I get ..." ask for an action too
     end = sent.rstrip()[-1:]
     # "Have a nice day!" opens like a question but is not one.
-    if end == "?" or (head in lx.QUESTION_OPENERS and end not in (".", "!")):
+    if end == "?" or (head in lx.QUESTION_OPENERS and end not in (".", "!") and (
+            head in lx.WH_WORDS or (i + 1 < len(toks) and toks[i + 1] in lx.SUBJECTS))):
+        # Without "?", an auxiliary opens a question only before a subject:
+        # "does it work" asks, "doesn't work" reports.
         return "question"
     if head in lx.IMPERATIVE_VERBS and not (i + 1 < len(toks) and toks[i + 1] in ("is", "are", "was")):
         return "directive"
@@ -212,7 +217,7 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
         if m.group(1) in lx.IMPERATIVE_VERBS or m.group(0).lstrip(" ,;:(").startswith("let"):
             return "directive"
     words = [t for t in toks if t[0] != "<"]
-    if not words:
+    if not words or lx.COURTESY_WORDS.issuperset(words):
         return None
     # A statement has a subject or a finite verb; the rest are fragments.
     if len(words) >= 4 and not lx.STATEMENT_MARKERS.isdisjoint(words):
