@@ -47,7 +47,7 @@ K_LOW, K_CAP = 4, 500
 PCA_RANGE = (0.5, 0.99)
 DIVERGENCES = ("js", "kl_forward")
 WORKER_ATTR = "worker"          # "host:pid" of the process running a trial
-DEFAULT_ATTR = "default"        # marks the enqueued default-settings trial
+DEFAULT_ATTR = "default"        # marks the trial that ran the default settings
 # Errors that fail one trial but not the sweep (a solver that gives up on odd settings).
 TRIAL_ERRORS = (EnsembleFitError, ArithmeticError, ValueError, RuntimeError)
 
@@ -87,7 +87,7 @@ class Settings:
     divergence: str
 
     def params(self, space: SearchSpace) -> dict:
-        """Optuna params that reproduce these settings (for enqueue_trial)."""
+        """Optuna params that reproduce these settings (served to the default trial)."""
         top = max(self.facet_weights.values())
         p: dict = {f"k_{f}": int(self.k[f]) for f in space.facets}
         p.update({f"w_{f}": self.facet_weights[f] / top for f in space.facets})
@@ -230,33 +230,48 @@ def make_objective(ctx: SweepContext, n_trials: int | None = None) -> Callable[[
 # ------------------------------------------------------------------ sampler
 
 class TrialSeededTPE(BaseSampler):
-    """TPE whose randomness is re-seeded from (seed, trial number) for every trial.
+    """TPE re-seeded from (seed, trial number) for every trial, which serves
+    the default settings to the first trial that needs them.
 
-    A plain TPESampler(seed) restarts its random stream in every process, so a
-    resumed sweep would replay the first run's random startup points, and two
-    workers would draw the same ones. Seeding by trial number keeps a
-    single-worker sweep deterministic and gives every trial its own stream.
+    Seeding: a plain TPESampler(seed) restarts its random stream in every
+    process, so a resumed sweep would replay the first run's random start-up
+    points, and two workers would draw the same ones. Seeding by trial number
+    keeps a single-worker sweep deterministic and gives every trial its own stream.
+
+    Defaults: served here rather than with `enqueue_trial`, because on SQLite
+    two workers can pop the same enqueued trial and both run it. A trial gets
+    the defaults when no other trial holds them COMPLETE or RUNNING (trial 0
+    of a new study; again if that one failed); two workers starting together
+    may both run them, which costs a trial and breaks nothing.
     """
 
-    def __init__(self, seed: int = 0, **tpe_kwargs):
+    def __init__(self, seed: int = 0, default_params: dict | None = None, **tpe_kwargs):
         self.seed = int(seed)
+        self.default_params = dict(default_params) if default_params else None
         self._kwargs = tpe_kwargs
         self._tpe = TPESampler(seed=self.seed, **tpe_kwargs)
+        self._fixed: dict | None = None
 
     def _seed_for(self, number: int) -> int:
         return (self.seed * 1_000_003 + number) % (2 ** 32)
 
     def before_trial(self, study, trial: FrozenTrial) -> None:
         self._tpe = TPESampler(seed=self._seed_for(trial.number), **self._kwargs)
+        self._fixed = None
+        if self.default_params and not _default_taken(study, trial.number):
+            study._storage.set_trial_user_attr(trial._trial_id, DEFAULT_ATTR, True)
+            self._fixed = self.default_params
         self._tpe.before_trial(study, trial)
 
     def infer_relative_search_space(self, study, trial):
-        return self._tpe.infer_relative_search_space(study, trial)
+        return {} if self._fixed else self._tpe.infer_relative_search_space(study, trial)
 
     def sample_relative(self, study, trial, search_space):
-        return self._tpe.sample_relative(study, trial, search_space)
+        return {} if self._fixed else self._tpe.sample_relative(study, trial, search_space)
 
     def sample_independent(self, study, trial, param_name, param_distribution):
+        if self._fixed and param_name in self._fixed:
+            return self._fixed[param_name]
         return self._tpe.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(self, study, trial, state, values) -> None:
@@ -264,6 +279,11 @@ class TrialSeededTPE(BaseSampler):
 
     def reseed_rng(self) -> None:
         self._tpe.reseed_rng()
+
+
+def _default_taken(study: optuna.Study, number: int) -> bool:
+    return any(t.user_attrs.get(DEFAULT_ATTR) and t.number != number
+               for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING)))
 
 
 # ------------------------------------------------------------------ storage
@@ -308,11 +328,21 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                               f"({exc}); e.g. pip install psycopg2-binary for PostgreSQL") from None
         except Exception as exc:  # bad URL, unreachable server: one line, no traceback
             # Workers started together race to create the tables; the loser retries.
-            if "already exists" in str(exc) and attempt < 4:
+            if _creation_race(exc) and attempt < 4:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise ConfigError(f"cannot open storage {mask_url(url)}: {exc}") from None
     raise AssertionError("unreachable")
+
+
+def _creation_race(exc: Exception) -> bool:
+    """Two workers creating the tables of a new database at once: one loses."""
+    try:
+        from sqlalchemy.exc import IntegrityError, OperationalError
+    except ImportError:
+        return False
+    return isinstance(exc, (IntegrityError, OperationalError)) and any(
+        m in str(exc) for m in ("already exists", "UNIQUE constraint", "Duplicate", "locked"))
 
 
 def _worker_dead(trial: FrozenTrial) -> bool:
@@ -369,16 +399,14 @@ def n_complete(study: optuna.Study) -> int:
 
 # ------------------------------------------------------------------ the study
 
-def open_study(storage: str | optuna.storages.BaseStorage, study_name: str, seed: int) -> optuna.Study:
+def open_study(storage: str | optuna.storages.BaseStorage, study_name: str, seed: int,
+               default_params: dict | None = None) -> optuna.Study:
+    """Create or load (resume) the study. `default_params` are run first, so
+    the best trial is never worse than the defaults."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(storage=storage, study_name=study_name, direction="minimize",
-                               sampler=TrialSeededTPE(seed=seed), load_if_exists=True)
-
-
-def enqueue_default(study: optuna.Study, ctx: SweepContext) -> None:
-    """Run the settings `ensemble-fit run` would use first, so best <= default.
-    Skipped when the study already holds them (a resumed sweep)."""
-    study.enqueue_trial(ctx.default.params(ctx.space), user_attrs={DEFAULT_ATTR: True}, skip_if_exists=True)
+                               sampler=TrialSeededTPE(seed=seed, default_params=default_params),
+                               load_if_exists=True)
 
 
 @dataclass
@@ -662,8 +690,8 @@ def run_sweep_command(args) -> int:
                                  tune_divergence=opts["tune_divergence"], resolutions=opts["resolutions"])
     t_prep = time.perf_counter() - t0
 
-    study = open_study(storage, opts["study"], seed=mconf.seed)
-    enqueue_default(study, ctx)
+    # The settings `ensemble-fit run` would use are trial 0 of a new study.
+    study = open_study(storage, opts["study"], seed=mconf.seed, default_params=ctx.default.params(ctx.space))
     n_trials = opts.get("n_trials")
     before = n_complete(study)
     if before:

@@ -66,13 +66,13 @@ def test_killed_during_embedding_resumes_from_its_shards(base, tmp_path):
     """External SIGKILL as soon as the first embedding shard is in the cache."""
     cache, out = tmp_path / "cache", tmp_path / "out"
     args = _args(base, out, cache)
-    proc = popen_cli(args, ENSEMBLE_FIT_EMBED_SHARD=16)
+    proc = popen_cli(args, ENSEMBLE_FIT_EMBED_SHARD=8)
     _kill_when(proc, lambda: len(shard_files(cache)) > 0)
     assert not (out / "measure.json").exists()
     done = shard_texts(cache)
     assert 0 < done < base["n_texts"]
 
-    rerun = run_cli(args, ENSEMBLE_FIT_EMBED_SHARD=16)
+    rerun = run_cli(args, ENSEMBLE_FIT_EMBED_SHARD=8)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "corrupt" not in rerun.stderr
     assert encoded(rerun.stderr) == base["n_texts"] - done  # only what the killed run had not stored

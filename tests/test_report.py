@@ -28,20 +28,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # ---------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    """The whole `ensemble-fit run` on the demo data, once for this module."""
-    from measure.demo import write_demo
-
-    from ensemble.cli import main
-    root = tmp_path_factory.mktemp("demo")
-    data, out, cache = root / "data", root / "out", root / "cache"
-    write_demo(data)
-    files = [a for f in sorted(data.glob("*.jsonl")) for a in ("--data", str(f))]  # not true_mixture.json
-    rc = main(["run", *files, "--out", str(out), "--cache", str(cache), "--quiet", "--bootstrap", "50",
-               "--codebook-seeds", "2", "--weight-bootstrap", "10"])
-    assert rc == 0
-    return out
+# `demo_run` (tests/conftest.py): the default `ensemble-fit run` on the demo, once per session.
 
 
 def _load(run: Path, name: str) -> dict:

@@ -138,8 +138,8 @@ def test_degenerate_settings_do_not_win(ctx):
 
 
 def _sweep(ctx, path: Path, n: int) -> optuna.Study:
-    study = sw.open_study(sw.open_storage(f"sqlite:///{path}"), sw.DEFAULT_STUDY, seed=ctx.mconf.seed)
-    sw.enqueue_default(study, ctx)
+    study = sw.open_study(sw.open_storage(f"sqlite:///{path}"), sw.DEFAULT_STUDY, seed=ctx.mconf.seed,
+                          default_params=ctx.default.params(ctx.space))
     sw.run_study(study, ctx, n_trials=n)
     return study
 
