@@ -419,21 +419,26 @@ class SessionStats:
 
 def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, timeout: float | None = None,
               on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
-              poll_s: float = 1.0) -> SessionStats:
+              poll_s: float = 1.0, max_consecutive_failures: int = 10) -> SessionStats:
     """Run trials until `n_trials` are COMPLETE in the study (all runs, all
-    workers), the timeout passes, or forever when both are None.
+    workers), the timeout passes, or forever when both are None. Failed trials
+    do not count; after `max_consecutive_failures` in a row the worker stops
+    (settings that always fail, e.g. infeasible constraints, must not loop).
 
     Before each trial: fail trials left RUNNING by dead local workers, and
     wait while the remaining slots are taken by trials other workers are
     running (if one of them fails, its slot opens again).
     """
     stats = SessionStats()
+    failures_in_a_row = 0
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
     objective = make_objective(ctx, n_trials)
 
     def record(st: optuna.Study, trial: FrozenTrial) -> None:
+        nonlocal failures_in_a_row
         stats.trials_run += 1
+        failures_in_a_row = failures_in_a_row + 1 if trial.state == TrialState.FAIL else 0
         if trial.state == TrialState.COMPLETE:
             stats.trial_seconds.append(float(trial.user_attrs.get("seconds", 0.0)))
         elif trial.state == TrialState.FAIL:
@@ -441,7 +446,7 @@ def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, time
         if on_trial is not None:
             on_trial(st, trial)
 
-    while deadline is None or time.monotonic() < deadline:
+    while (deadline is None or time.monotonic() < deadline) and failures_in_a_row < max_consecutive_failures:
         fail_dead_trials(study)
         if n_trials is not None:
             done, running = _counts(study)
@@ -624,8 +629,9 @@ def top_table(summary: dict, facets: list[str], rows: int = 10):
     t.add_column("other")
     for r in summary["top"][:rows]:
         fw = r["facet_weights"] or {}
-        extra = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in r["params"].items() if k in ("pca_variance", "divergence"))
+        p = r["params"]
+        extra = " ".join(([f"pca {p['pca_variance']:.2f}"] if "pca_variance" in p else [])
+                         + ([p["divergence"]] if "divergence" in p else []))
         t.add_row(f"{r['number']}{'*' if r['default'] else ''}", f"{r['value']:.4f}",
                   " ".join(str(r["params"].get(f"k_{f}", "")) for f in facets),
                   " ".join(f"{fw.get(f, 0):.2f}" for f in facets), extra)
@@ -710,7 +716,8 @@ def run_sweep_command(args) -> int:
         stats = run_study(study, ctx, n_trials, opts.get("timeout"), on_trial=on_trial)
 
     if stats.errors and not stats.trial_seconds:
-        raise EnsembleFitError(f"every trial of this run failed; first error: {stats.errors[0]}")
+        raise EnsembleFitError(f"every trial of this run failed ({len(stats.errors)}); "
+                               f"first error: {stats.errors[0]}")
     for e in stats.errors[:3]:
         reporter.warn(f"a trial failed: {e}")
     summary = summarize(study, ctx, url, n_trials)

@@ -203,16 +203,26 @@ class Codebook:
         if self.pca_variance is not None and not (0 < float(self.pca_variance) <= 1):
             raise ValueError(f"pca_variance must be in (0, 1] or None, got {self.pca_variance!r}")
 
-    def fit(self, X, groups=None) -> "Codebook":
+    def fit(self, X, groups=None, sample_weight=None) -> "Codebook":
         """Fit on the pool of all rows of X; `groups` names each row's source.
 
         With groups (and balance=True) every source weighs the same in PCA
         and k-means, whatever its size. Without groups all rows weigh the same.
+        `sample_weight` (n,), optional, multiplies those weights: a row with
+        weight m stands for m identical rows, so a pool of repeated rows can
+        be fit as its distinct rows with their summed weights (the weighted
+        PCA is then the same, and k-means minimizes the same objective).
         """
         self._check_params()
         X = _check_X(X)
         n = X.shape[0]
         w = _balance_weights(groups, n) if (groups is not None and self.balance) else np.ones(n)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.shape != (n,) or not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
+                raise ValueError(f"sample_weight must be {n} finite non-negative values with a "
+                                 f"positive sum, got shape {sw.shape}")
+            w = w * sw
         self.n_features_in_ = X.shape[1]
         self.n_pool_ = n
 

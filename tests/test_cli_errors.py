@@ -340,7 +340,7 @@ def test_gzip_bom_crlf_files_give_the_same_run(base, tmp_path, capsys):
     rc = main(run_args(data, out, cache, base["model"]))
     err = capsys.readouterr().err
     assert rc == 0, err
-    assert encoded(err) == 0 and "warning" not in err
+    assert encoded(err) == 0 and "warning:" not in err
     assert_same_outputs(out, base["outputs"])
 
 
@@ -383,3 +383,15 @@ def test_inspect_counts_the_skipped_record(base, tmp_path, capsys):
     assert main(["inspect", str(data)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "1 record(s) skipped: user turn too large (1)" in out
+
+
+# ------------------------------------- valid config values that used to crash
+
+def test_config_k_as_one_number_and_include_raw_twice(tmp_path):
+    from ensemble import settings
+    from ensemble.cli import build_parser
+    conf = tmp_path / "c.toml"
+    conf.write_text("[measure]\nk = 20\ninclude_raw = true\nfacets = [\"style\", \"style\"]\n")
+    args = build_parser().parse_args(["run", "--config", str(conf), "--include-raw"])
+    m = settings.measure_config(args, settings.read_config(conf))
+    assert (m.k_default, m.k, m.facets) == (20, {}, ("style", "raw_user_utterances"))

@@ -167,6 +167,16 @@ def test_best_is_no_worse_than_default_and_sweeps_are_deterministic(ctx2, tmp_pa
         assert t.user_attrs["worker"] == sw.WORKER
 
 
+def test_a_sweep_whose_trials_all_fail_stops(ctx2, tmp_path):
+    # min_weight 0.5 for each of 7 simulators cannot sum to 1: every solve fails.
+    bad = replace(ctx2, fconf=replace(ctx2.fconf, min_weight=0.5))
+    study = sw.open_study(sw.open_storage(f"sqlite:///{tmp_path / 'f.db'}"), "f", seed=0)
+    stats = sw.run_study(study, bad, n_trials=5, max_consecutive_failures=3)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
+    assert stats.trial_seconds == [] and len(stats.errors) == 3
+    assert "MixtureInfeasible" in study.trials[0].user_attrs["error"]
+
+
 # ------------------------------------------------------------------ storage
 
 def test_storage_urls(tmp_path):
