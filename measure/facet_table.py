@@ -88,8 +88,13 @@ def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtrac
 def _extract(conversations: Sequence[Conversation], extractor: FacetExtractor, facets: list[str],
              path: Path | None, log: Callable[[str], None]) -> FacetTable:
     behaviour = [f for f in facets if f != RAW_FACET]
-    records = extractor.extract(conversations, tuple(behaviour)) if behaviour else [{} for _ in conversations]
-    failures = list(getattr(extractor, "failures", []) or [])
+    if not behaviour:
+        records, failures = [{} for _ in conversations], []
+    elif _n_workers(extractor, len(conversations)) > 1:
+        records, failures = _extract_parallel(conversations, extractor, tuple(behaviour))
+    else:
+        records = extractor.extract(conversations, tuple(behaviour))
+        failures = list(getattr(extractor, "failures", []) or [])
     columns: dict[str, FacetColumn] = {}
     for f in facets:
         if f == RAW_FACET:
@@ -109,6 +114,87 @@ def _extract(conversations: Sequence[Conversation], extractor: FacetExtractor, f
         except OSError as exc:  # the cache only saves work: go on without it
             log(f"facet cache: cannot write {path} ({exc.strerror or exc}); going on without caching")
     return table
+
+
+# ------------------------------------------------ parallel rule extraction
+# The rule extractor spends ~1 ms of pure Python per conversation: 130k
+# conversations take minutes on one core. Big inputs are described by a
+# fork()ed pool that inherits the conversations (no pickling on the way in)
+# and sends back compact per-chunk results (distinct texts + an index, and
+# one feature matrix per facet); chunks are reassembled in input order, so
+# the table is the same as with one process.
+PARALLEL_MIN_CONVERSATIONS = 20000
+_CHUNK_CONVERSATIONS = 4000
+_FORK_STATE: tuple | None = None  # (conversations, extractor, facets) inherited by workers
+
+
+def _n_workers(extractor, n: int) -> int:
+    """Processes for describing n conversations: ENSEMBLE_FIT_JOBS, default min(2, CPUs).
+
+    Only the offline rule extractor (pure, deterministic, no network or
+    threads) is run in a pool, and only for inputs of 20,000+ conversations.
+    """
+    import multiprocessing as mp
+
+    if getattr(extractor, "name", None) != "rules" or n < PARALLEL_MIN_CONVERSATIONS:
+        return 1
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    try:
+        jobs = int(os.environ.get("ENSEMBLE_FIT_JOBS", "0"))
+    except ValueError:
+        jobs = 0
+    if jobs <= 0:
+        jobs = min(2, os.cpu_count() or 1)
+    return max(1, min(jobs, -(-n // _CHUNK_CONVERSATIONS)))
+
+
+def _describe_chunk(bounds: tuple[int, int]):
+    convs, extractor, facets = _FORK_STATE
+    chunk = list(convs[bounds[0]:bounds[1]])
+    records = extractor.extract(chunk, facets)
+    failures = list(getattr(extractor, "failures", []) or [])
+    out = {}
+    for f in facets:
+        uniq: dict[str, int] = {}
+        idx = np.full(len(records), -1, dtype=np.int32)
+        feats = [None] * len(records)
+        for i, rec in enumerate(records):
+            r = rec.get(f)
+            if r is not None:
+                idx[i] = uniq.setdefault(r.text, len(uniq))
+                feats[i] = r.features
+        out[f] = (list(uniq), idx, feats)
+    return out, failures
+
+
+def _extract_parallel(conversations, extractor, facets: tuple[str, ...]):
+    """`extractor.extract` over a fork()ed pool; same records, same order."""
+    import multiprocessing as mp
+
+    from .facets.base import FacetRecord
+
+    global _FORK_STATE
+    n = len(conversations)
+    bounds = [(i, min(n, i + _CHUNK_CONVERSATIONS)) for i in range(0, n, _CHUNK_CONVERSATIONS)]
+    _FORK_STATE = (conversations, extractor, facets)
+    try:
+        with mp.get_context("fork").Pool(_n_workers(extractor, n)) as pool:
+            parts = pool.map(_describe_chunk, bounds, chunksize=1)
+    finally:
+        _FORK_STATE = None
+    records: list[dict] = []
+    failures: list = []
+    for part, fails in parts:
+        m = len(next(iter(part.values()))[1]) if part else 0
+        recs = [{} for _ in range(m)]
+        for f, (texts, idx, feats) in part.items():
+            for i in np.flatnonzero(idx >= 0):
+                recs[i][f] = FacetRecord(texts[idx[i]], feats[i])
+        records.extend(recs)
+        failures.extend(fails)
+    extractor.failures = failures
+    return records, failures
 
 
 def _stack_features(fv: list) -> np.ndarray | None:

@@ -171,7 +171,7 @@ def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: i
                   minibatch_threshold: int) -> str:
     col = prep.table.columns[facet]
     h = hashlib.sha256(json.dumps([prep.embedder_key, facet, k, pca, seed, minibatch_threshold,
-                                   "codebook-v1"]).encode())
+                                   "codebook-v2"]).encode())
     pool = np.flatnonzero(~prep.heldout)
     h.update(col.index[pool].tobytes())
     h.update("\x00".join(prep.sources[pool]).encode())
@@ -225,13 +225,34 @@ def _warn(message: str) -> None:
     warnings.warn(message, stacklevel=3)
 
 
-def _fit_codebook(prep: Prepared, col, k: int, seed: int, pca_variance: float | None,
-                  minibatch_threshold: int) -> Codebook:
+def _pool_weights(prep: Prepared, col) -> tuple[np.ndarray, np.ndarray]:
+    """The codebook pool as distinct description texts with summed weights.
+
+    The pool is every row except held-out real users; each row weighs
+    n_pool / (n_sources * n_rows_of_its_source), so every source (real users
+    pooled) has the same total weight, as Codebook(groups=...) would give.
+    Rule-based descriptions repeat a lot (130k conversations have about 24k
+    distinct texts over five facets, one facet 56), so the codebook is fit on
+    the distinct texts with the summed weights of their rows: the same
+    weighted PCA and the same k-means objective as on the repeated rows, at a
+    fraction of the cost (docs/performance.md).
+    Returns (rows of `col.embeddings`, their weights).
+    """
     pool = np.flatnonzero(~prep.heldout)
     groups = np.where(prep.is_real[pool], REAL, prep.sources[pool])
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    row_w = len(pool) / (len(counts) * counts[inverse].astype(np.float64))
+    text_w = np.bincount(col.index[pool], weights=row_w, minlength=len(col.texts))
+    used = np.flatnonzero(text_w > 0)
+    return used, text_w[used]
+
+
+def _fit_codebook(prep: Prepared, col, k: int, seed: int, pca_variance: float | None,
+                  minibatch_threshold: int) -> Codebook:
+    rows, weights = _pool_weights(prep, col)
     book = Codebook(n_clusters=k, pca_variance=pca_variance, random_state=seed,
                     minibatch_threshold=minibatch_threshold)
-    book.fit(col.embeddings[col.index[pool]], groups=groups)
+    book.fit(col.embeddings[rows], sample_weight=weights)
     return book
 
 
