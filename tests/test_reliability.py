@@ -1,8 +1,10 @@
 """Interrupted runs, corrupted caches, concurrent runs, environment errors and
 determinism of `ensemble-fit run`.
 
-Every run here is a separate process unless a test needs to patch the
-process (full disk). Runs use the small demo and the tiny embedding model of
+Interruption, concurrency and determinism runs are separate processes; runs
+that patch the process (full disk) or only check an error and the cache it
+leaves call `ensemble.cli.main` in-process. Runs use the small demo and the
+tiny embedding model of
 `reliability_support`; one cold uninterrupted run (`baseline`) is the
 reference every other run's outputs must equal byte for byte.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import signal
 import time
 import types
@@ -20,8 +21,8 @@ import numpy as np
 import pytest
 
 from tests.reliability_support import (OUTPUTS, assert_same_outputs, baseline, copy_cache, encoded,
-                                       popen_cli, read_outputs, run_args, run_cli, shard_files,
-                                       shard_texts, temp_files)
+                                       popen_cli, run_args, run_cli, shard_files, shard_texts,
+                                       temp_files)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_killed_during_embedding_resumes_from_its_shards(base, tmp_path):
     assert "corrupt" not in rerun.stderr
     assert encoded(rerun.stderr) == base["n_texts"] - done  # only what the killed run had not stored
     assert_same_outputs(out, base["outputs"])
-    assert temp_files(out) == []
+    assert temp_files(out) == [] and temp_files(cache) == []  # a killed writer's temp file is cleaned
 
 
 def test_killed_between_codebooks_reuses_the_finished_ones(base, tmp_path):
@@ -358,13 +359,21 @@ def test_facet_table_write_failure_is_a_warning(tmp_path, monkeypatch):
 
 
 def test_stale_temp_files_of_killed_writers_are_cleaned(tmp_path):
+    import subprocess
+    import sys
+
     from measure.atomic import remove_stale_temps
-    old, young = tmp_path / ".x.npz.tmp", tmp_path / ".y.npz.tmp"
-    old.write_bytes(b"half")
-    young.write_bytes(b"half")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert remove_stale_temps(tmp_path) == 1
-    assert not old.exists() and young.exists()  # a young one may be a live writer's
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    files = {"dead": tmp_path / f".measure.json.{dead}.a1b2c3.tmp",      # its writer is gone
+             "live": tmp_path / f".measure.json.{os.getpid()}.d4e5f6.tmp",  # a running writer's
+             "old": tmp_path / ".x.npz.k3j4h5.tmp",                       # no pid, 2 hours old
+             "young": tmp_path / ".y.npz.m6n7p8.tmp"}                     # no pid, just written
+    for p in files.values():
+        p.write_bytes(b"half")
+    os.utime(files["old"], (time.time() - 7200, time.time() - 7200))
+    assert remove_stale_temps(tmp_path) == 2
+    assert sorted(k for k, p in files.items() if p.exists()) == ["live", "young"]
 
 
 def test_file_lock_excludes_another_process(tmp_path):

@@ -18,12 +18,13 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from ensemble import sweep as sw
 from ensemble.run import FitConfig
@@ -201,13 +202,19 @@ def test_trials_of_dead_local_workers_fail_and_live_ones_hold_slots(tmp_path):
     far = study.ask()
     far.set_user_attr(sw.WORKER_ATTR, "elsewhere:1")                  # other machine: heartbeat's job
     study.tell(study.ask(), 0.5)
-    assert sw._counts(study) == (1, 2)                                 # the dead one holds no slot
+    # Killed before it recorded its worker: an orphan once older than ORPHAN_AFTER_S.
+    started = datetime.now() - timedelta(seconds=sw.ORPHAN_AFTER_S + 5)
+    study.add_trial(FrozenTrial(number=0, state=TrialState.RUNNING, value=None, datetime_start=started,
+                                datetime_complete=None, params={}, distributions={}, user_attrs={},
+                                system_attrs={}, intermediate_values={}, trial_id=0))
+    assert sw._counts(study) == (1, 2)                                 # dead ones hold no slot
     assert sw._is_surplus(study, number=9, n_trials=3)                # 1 complete + 2 running ahead
     assert not sw._is_surplus(study, number=9, n_trials=4)
     assert not sw._is_surplus(study, number=live.number, n_trials=2)  # only lower numbers are ahead
-    assert sw.fail_dead_trials(study) == 1
+    assert sw.fail_dead_trials(study) == 2
     states = {t.number: t.state for t in study.trials}
-    assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING, 3: TrialState.COMPLETE}
+    assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING,
+                      3: TrialState.COMPLETE, 4: TrialState.FAIL}
 
 
 def _cli(data: Path, out: Path, cache: Path, n: int, seed: int, *extra: str) -> list[str]:
