@@ -40,6 +40,8 @@ def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="stop at the first bad record (default) or skip and count bad records")
     g.add_argument("--min-conversations", type=int, default=2, metavar="N",
                    help="smallest source size accepted (default 2)")
+    g.add_argument("--max-turn-chars", type=int, default=None, metavar="N",
+                   help="longest user turn accepted, in characters (default 1,000,000)")
 
 
 def _add_measure(p: argparse.ArgumentParser) -> None:
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--real", action="append", metavar="NAME")
     sp.add_argument("--on-error", choices=["raise", "skip"], default="skip")
     sp.add_argument("--min-conversations", type=int, default=2)
+    sp.add_argument("--max-turn-chars", type=int, default=None, metavar="N")
 
     sp = sub.add_parser("measure", help="behaviour distributions and divergences per simulator")
     _add_data(sp, required=True)

@@ -148,9 +148,6 @@ def write_weights(path: str | Path, weights: Mapping[str, float],
     wf = WeightsFile(weights=w, per_task=validate_per_task(per_task, w),
                      objective=dict(objective or {}), heldout=dict(heldout or {}),
                      config=dict(config or {}), data_fingerprint=data_fingerprint)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(wf.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)                            # never leave a half-written file
+    from measure.atomic import write_text
+    write_text(path, json.dumps(wf.to_json(), indent=2) + "\n")  # unique temp, fsync, rename
     return wf

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .atomic import write_text
 from .conversation import ASSISTANT, USER, Conversation, Message
 from .demo_text import CODING, TASK_KINDS, TOPIC_POOLS, WRITING, Task, TopicPool
 from .errors import ConfigError
@@ -960,7 +961,6 @@ def write_demo(out_dir, **kwargs) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for source, convs in demo.by_source().items():
         lines = [json.dumps(c.to_record(), ensure_ascii=False) for c in convs]
-        (out / f"{source}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
-    (out / "true_mixture.json").write_text(json.dumps(demo.true_mixture, indent=2) + "\n",
-                                           encoding="utf-8", newline="\n")
+        write_text(out / f"{source}.jsonl", "\n".join(lines) + "\n")
+    write_text(out / "true_mixture.json", json.dumps(demo.true_mixture, indent=2) + "\n")
     return out

@@ -621,7 +621,7 @@ def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int) -> 
                            f"{list_field}[{i}].{text_key}")
             if len(text) > max_chars:
                 raise _Bad(f"user turn too large: {len(text):,} characters, the cap is "
-                           f"{max_chars:,} (raise max_turn_chars to allow it)",
+                           f"{max_chars:,} (raise --max-turn-chars to allow it)",
                            f"{list_field}[{i}].{text_key}")
         elif not text or text.isspace():
             # Empty assistant turns (tool calls, failed replies) carry no behaviour.

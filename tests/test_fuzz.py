@@ -171,17 +171,12 @@ def test_identical_distributions_have_zero_divergence(pq, scale):
     assert s["js"] <= TOL and s["tv"] <= TOL and s["kl_forward"] <= TOL and s["hellinger"] <= 1e-7
 
 
-@pytest.mark.xfail(strict=True, reason="hellinger() is sqrt(1 - sum sqrt(p q)): for p == q the sum "
-                   "can be 1 - 1ulp, giving ~1e-8 instead of 0; sqrt(sum (sqrt p - sqrt q)^2 / 2) is exact")
 def test_hellinger_of_identical_distributions_is_exactly_zero():
     p = np.random.default_rng(0).random((200, 17))
     assert max(dv.hellinger(row, row) for row in p) == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="js() divides by M = (P + Q) / 2, which underflows to 0 when a bin "
-                   "holds a subnormal on one side only: rel_entr(q, 0) = inf and JS jumps to its maximum, "
-                   "1 bit, for two practically identical histograms (found by fuzzing; flushing normalized "
-                   "values below float64 tiny to 0 in _as_prob fixes it)")
+# Found by fuzzing: a subnormal bin used to make the midpoint underflow.
 def test_js_of_a_subnormal_bin_stays_small():
     assert dv.js([1.0, 0.0], [1.0, 5e-324]) < 1e-9
 
