@@ -209,6 +209,11 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            try:  # our own progress bars replace transformers' per-load tqdm bar
+                from transformers.utils import logging as hf_logging
+                hf_logging.disable_progress_bar()
+            except Exception:
+                pass
             self._model = SentenceTransformer(str(resolve_model_path(self.model_name)),
                                               device=self.device)
         return self._model
