@@ -22,8 +22,8 @@ import re
 import socket
 import time
 import warnings
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
