@@ -88,7 +88,21 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
     by_size = []
     for size in range(1, max(1, max_size) + 1):
         n_supports = comb(len(names), size)
-        if n_supports <= max_enumerate:
+        if n_supports <= max_enumerate and size > 1 and _no_lower_bounds(constraints):
+            # Without lower bounds the best support of exactly `size` members
+            # is the best of at most `size` (a larger support can copy a
+            # smaller one's weights), which is what the optimizer's own exact
+            # enumeration finds: it scores every support with a cheap solve
+            # certified by its Frank-Wolfe gap and re-solves the winner with
+            # the conic solver (300 supports: ~2 s instead of ~35 s at k=500).
+            method = "exact_enumeration"
+            try:
+                best_res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
+                                       divergence=divergence, max_simulators=size,
+                                       max_enumerate=max_enumerate, **constraints)
+            except MixtureInfeasible:
+                continue
+        elif n_supports <= max_enumerate:
             best_res, method = None, "exact_enumeration"
             for support in combinations(names, size):
                 try:
@@ -119,6 +133,12 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
         greedy={"support": list(g_support), "weights": {s: g_res.weights[s] for s in g_support},
                 "fit_js": prob.fit_value(g_w), "heldout_js": prob.heldout(g_w) if held else None},
         by_size=by_size, real_floor_heldout_js=real_floor)
+
+
+def _no_lower_bounds(constraints: dict) -> bool:
+    mw = constraints.get("min_weight", 0.0)
+    values = mw.values() if isinstance(mw, dict) else [mw]
+    return all(float(v) <= 0 for v in values)
 
 
 def _js(p, q) -> float:

@@ -81,8 +81,12 @@ def fit(m: Measurement, cfg: FitConfig, costs: dict[str, float] | None = None,
         if len(tasks) > 1:
             for t in tasks:
                 mask = m.prep.tasks == t
+                # A task only some sources carry (e.g. simulators tagged with
+                # tasks, real users not) has nothing to fit a mixture to.
+                if not m.prep.fit_real[mask].any():
+                    continue
                 tp = problem_from(m, facet_weights, rows_mask=mask)
-                if len(tp.names) == 0 or not m.prep.fit_real[mask].any():
+                if len(tp.names) == 0:
                     continue
                 tcons = _constraints(cfg, tp.names, costs)
                 tres = fit_mixture(tp.P, tp.q_fit, tp.names, facet_weights=tp.facet_weights,

@@ -82,7 +82,18 @@ class Prepared:
     def rows_of(self, source: str) -> np.ndarray:
         if source == REAL:
             return np.flatnonzero(self.fit_real)
-        return np.flatnonzero(self.sources == source)
+        # Comparing 130k Python strings costs ~10 ms, and the statistics ask
+        # hundreds of times: group the rows once (keyed by the array's
+        # identity, so assigning a new `sources` array regroups).
+        cache = self.__dict__.get("_rows_cache")
+        if cache is None or cache[0] is not self.sources:
+            names, inverse = np.unique(self.sources.astype(str), return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+            cache = (self.sources, {str(n): order[bounds[i]:bounds[i + 1]] for i, n in enumerate(names)})
+            self.__dict__["_rows_cache"] = cache
+        rows = cache[1].get(source)
+        return np.zeros(0, dtype=np.int64) if rows is None else rows.copy()
 
     def min_source_size(self) -> int:
         sizes = [len(self.rows_of(s)) for s in [REAL] + self.simulators]

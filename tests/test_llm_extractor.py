@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_server import FakeLLMServer, answer_for
+from .llm_server import FakeLLMServer, answer_for
 from measure.conversation import Conversation, Message
 from measure.errors import ConfigError, EnsembleFitError
 from measure.facets.base import BEHAVIOUR_FACETS, RAW_FACET
