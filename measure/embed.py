@@ -190,6 +190,14 @@ class Embedder:
         if self.shard_size < 1:
             raise ConfigError(f"shard_size must be a positive integer, got {shard_size!r}")
         self.key = model_cache_key(model)
+        # Opt-in: ENSEMBLE_FIT_EMBED_PRECISION=bf16 runs the model under CPU
+        # bfloat16 autocast, ~1.8x faster on CPUs with AVX512-BF16 (cosine to
+        # fp32 >= 0.9999, docs/performance.md). Its vectors are cached apart.
+        self.precision = os.environ.get("ENSEMBLE_FIT_EMBED_PRECISION", "fp32").strip().lower() or "fp32"
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"ENSEMBLE_FIT_EMBED_PRECISION must be fp32 or bf16, got {self.precision!r}")
+        if self.precision != "fp32":
+            self.key += f"-{self.precision}"
         self.cache = None
         if cache_dir is not None:
             folder = Path(cache_dir) / "embeddings" / self.key
@@ -218,6 +226,12 @@ class Embedder:
                                               device=self.device)
         return self._model
 
+    def _autocast(self):
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        import torch
+        return torch.autocast(device_type=str(self.device).split(":")[0], dtype=torch.bfloat16)
+
     @property
     def dim(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
@@ -245,9 +259,10 @@ class Embedder:
             # an interrupted run loses at most one chunk of work.
             for start in range(0, total, self.shard_size):
                 chunk = todo[start:start + self.shard_size]
-                vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
-                                         convert_to_numpy=True, normalize_embeddings=True,
-                                         show_progress_bar=False).astype(np.float32)
+                with self._autocast():
+                    vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
+                                             convert_to_numpy=True, normalize_embeddings=True,
+                                             show_progress_bar=False).astype(np.float32)
                 self.n_encoded += len(chunk)
                 if self.cache is not None:
                     self.cache.add(chunk, vecs)

@@ -176,7 +176,9 @@ def mauve_table(prep, facets, sims, seed, rows_by_source, clock: Clock | None = 
 
 # ---------------------------------------------------------------- stability
 
-def stability(tables: list[np.ndarray]) -> dict:
+def stability(tables: list[np.ndarray]) -> dict | None:
+    if len(tables) < 2:
+        return None
     T = np.vstack(tables)  # (replicates, sims)
     taus = [kendall_tau(T[a], T[b]) for a, b in itertools.combinations(range(len(T)), 2)]
     std = T.std(axis=0, ddof=1) if len(T) > 1 else np.zeros(T.shape[1])
@@ -302,14 +304,16 @@ def main(argv=None) -> int:
                     return mauve_table(prep, facets, sims_, seed, rws, clock, args.mauve_redo, args.mauve_iter)
             base = table(sims, 0, rows, clk)
             scale = len(sims_all) / len(sims)
-            name = m if m == "mauve" else f"per-pair ({args.kmeans})"
-            r = {"method": name, "sims_timed": len(sims), "table_wall_s": clk.wall * scale,
+            name = (f"mauve (redo {args.mauve_redo}, iter {args.mauve_iter})" if m == "mauve"
+                    else f"per-pair ({args.kmeans})")
+            r = {"method": name, "sims_timed": len(sims), "stability_sims": n_stab, "table_wall_s": clk.wall * scale,
                  "table_cpu_s": clk.cpu * scale, "extrapolated": len(sims) < len(sims_all),
                  "scores": dict(zip(sims, base.tolist()))}
             print(f"{name}: {len(sims)} simulators in {clk.wall:.0f}s wall / {clk.cpu:.0f}s CPU "
                   f"(load avg {os.getloadavg()[0]:.1f})", flush=True)
             stab_sims = sims_all[:n_stab]
-            seed_tabs = [base[:n_stab]] + [table(stab_sims, s, rows) for s in range(1, args.seeds)]
+            first = base[:n_stab] if n_stab <= len(sims) else table(stab_sims, 0, rows)
+            seed_tabs = [first] + [table(stab_sims, s, rows) for s in range(1, args.seeds)]
             r["seeds"] = stability(seed_tabs)
             rng = np.random.default_rng(123)
             boots = [resample(rows, rng) for _ in range(args.boot)]
