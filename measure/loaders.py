@@ -12,6 +12,7 @@ import codecs
 import gc
 import gzip
 import json
+import re
 import zlib
 from collections import Counter
 from contextlib import contextmanager
@@ -24,7 +25,11 @@ from .conversation import (ASSISTANT, PRECOMPUTED_FACET_FIELDS, USER, Conversati
 from .errors import ConfigError, InputError
 
 DEFAULT_MAX_TURN_CHARS = 1_000_000
-DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
+DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
+# Hugging Face shards a split as `train-00000-of-00014.parquet`; the shards
+# of one split are one source.
+_SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$")
+_PARQUET_BATCH_ROWS = 2048
 EXAMPLES_CAP = 20
 REAL_PAIRED_SOURCE = "real"
 ON_ERROR_CHOICES = ("raise", "skip")
@@ -161,6 +166,10 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     if not groups:
         reasons = ", ".join(f"{r} ({n})" for r, n in report.reasons.most_common())
         detail = f": {report.skipped} record(s) skipped: {reasons}" if report.skipped else ""
+        if report.dropped_sources:
+            dropped = ", ".join(f"'{n}' ({c})" for n, c in sorted(report.dropped_sources.items()))
+            detail += (f"{';' if detail else ':'} every source had fewer than "
+                       f"{min_conversations} conversations: {dropped}")
         where = ", ".join(str(p) for p in paths)
         raise InputError(f"no conversations loaded from {where}{detail}")
 
@@ -224,15 +233,22 @@ def find_files(path: str | Path) -> list[tuple[Path, str | None]]:
 
 
 def file_stem(name: str) -> str:
-    """`sim_a.jsonl.gz` -> `sim_a`: the default source name of a file."""
+    """`sim_a.jsonl.gz` -> `sim_a`: the default source name of a file.
+
+    A Hugging Face shard suffix is dropped (`real-00003-of-00014.parquet` ->
+    `real`), so the shards of one split pool into one source.
+    """
     lower = name.lower()
     for suffix in (".gz",):
         if lower.endswith(suffix):
             name, lower = name[: -len(suffix)], lower[: -len(suffix)]
-    for suffix in (".jsonl", ".json"):
+    for suffix in (".jsonl", ".json", ".parquet"):
         if lower.endswith(suffix):
-            return name[: -len(suffix)]
-    return name.rsplit(".", 1)[0] if "." in name else name
+            name = name[: -len(suffix)]
+            break
+    else:
+        name = name.rsplit(".", 1)[0] if "." in name else name
+    return _SHARD_SUFFIX.sub("", name) or name
 
 
 def _open(path: Path):
@@ -277,6 +293,9 @@ Item = tuple[int | None, object, bool]  # (line, record or InputError, from a JS
 def _iter_items(path: Path, display: str, warn: Callable[[str], None]) -> Iterator[Item]:
     """Parsed records of one file; unreadable parts come back as InputError items."""
     try:
+        if path.name.lower().endswith(".parquet"):
+            yield from _parquet_items(path, display)
+            return
         kind = _sniff(path)
         if kind == "array":
             yield from _array_items(path, display, warn)
@@ -307,6 +326,30 @@ def _line_items(path: Path, display: str) -> Iterator[Item]:
                 yield lineno, InputError(_json_error(e), display, lineno), False
                 continue
             yield lineno, obj, False
+
+
+def _parquet_items(path: Path, display: str) -> Iterator[Item]:
+    """Rows of a Parquet file (the Hugging Face hub's format) as records.
+
+    The row number (1-based) stands in for the line in error messages.
+    Read in batches so a 1 GB shard does not sit in memory as Python objects.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        yield None, InputError(f"unreadable Parquet file: {e}", display), False
+        return
+    row = 0
+    try:
+        for batch in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+            for rec in batch.to_pylist():
+                row += 1
+                yield row, rec, False
+    except (pa.ArrowException, OSError) as e:
+        yield None, InputError(f"unreadable Parquet file after row {row}: {e}", display), False
 
 
 def _document_items(path: Path, display: str) -> Iterator[Item]:

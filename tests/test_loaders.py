@@ -124,6 +124,9 @@ def test_normalization_merges_and_drops_leading_assistant(tmp_path):
 def test_file_stem():
     assert [file_stem(n) for n in ("a.jsonl", "b.json", "c.jsonl.gz", "d.JSON.GZ", "e.txt")] == [
         "a", "b", "c", "d", "e"]
+    assert file_stem("train-00003-of-00014.parquet") == "train"
+    assert file_stem("sim_b-00000-of-00002.jsonl.gz") == "sim_b"
+    assert file_stem("run-00001.jsonl") == "run-00001"  # not a hub shard name
 
 
 # ----------------------------------------------------------------------------- folders
@@ -427,3 +430,66 @@ def test_one_line_json_array_and_gc_state_restored(tmp_path):
     with pytest.raises(InputError):
         load_dataset(g)
     assert gc.isenabled()
+
+
+# ----------------------------------------------------------------------------- parquet
+
+def write_parquet(path: Path, records: list[dict]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(records), path)
+    return path
+
+
+def wildchat_row(h: str, *texts: str, lang: str = "English") -> dict:
+    # The hub's WildChat rows carry per-message extras (language, timestamps...).
+    return {"conversation_hash": h, "model": "gpt-4", "turn": (len(texts) + 1) // 2,
+            "language": lang,
+            "conversation": [{"role": m["role"], "content": m["content"], "language": lang,
+                              "toxic": False} for m in chat(*texts)]}
+
+
+def test_parquet_shards_pool_into_one_source(tmp_path):
+    # Hugging Face layout: one split in numbered shards.
+    write_parquet(tmp_path / "real-00000-of-00002.parquet",
+                  [wildchat_row("h1", "write a poem", "ok..."), wildchat_row("h2", "hi", "hello")])
+    write_parquet(tmp_path / "real-00001-of-00002.parquet",
+                  [wildchat_row("h3", "continue", "...", "thanks")])
+    write_jsonl(tmp_path / "sim_a.jsonl", [{"messages": chat("hello", "hi")},
+                                          {"messages": chat("help me", "sure")}])
+    ds = load_dataset(tmp_path)
+    assert ds.real_sources == ["real"] and ds.simulators == ["sim_a"]
+    real = ds.by_source()["real"]
+    assert sorted(c.id for c in real) == ["h1", "h2", "h3"]
+    h3 = next(c for c in real if c.id == "h3")
+    assert pairs(h3) == [("user", "continue"), ("assistant", "..."), ("user", "thanks")]
+    assert h3.origin.endswith("real-00001-of-00002.parquet:1")
+
+
+def test_parquet_bad_row_names_file_row_and_field(tmp_path):
+    f = write_parquet(tmp_path / "real.parquet",
+                      [wildchat_row("h1", "fine", "ok"), wildchat_row("h2", "   ", "ok")])
+    with pytest.raises(InputError) as e:
+        list(iter_conversations(f))
+    assert (e.value.file, e.value.line) == (str(f), 2)
+    assert e.value.field == "conversation[0].content" and "empty user turn" in str(e.value)
+    report = LoadReport()
+    kept = list(iter_conversations(f, on_error="skip", report=report))
+    assert [c.id for c in kept] == ["h1"] and report.skipped == 1
+
+
+def test_corrupt_parquet_is_a_file_error(tmp_path):
+    f = tmp_path / "real.parquet"
+    f.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError) as e:
+        list(iter_conversations(f))
+    assert e.value.file == str(f) and "unreadable Parquet file" in str(e.value)
+
+
+def test_all_sources_too_small_says_which(tmp_path):
+    f = write_jsonl(tmp_path / "sim_x.jsonl", [{"messages": chat("hello", "hi")}])
+    with pytest.raises(InputError) as e:
+        load_dataset(f, on_error="skip")
+    assert "fewer than 2 conversations: 'sim_x' (1)" in str(e.value)
