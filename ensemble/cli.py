@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from measure import __version__
-from measure.errors import EnsembleFitError
+from measure.errors import EnsembleFitError, InputError
 
 FACET_HELP = "comma-separated facets (default: requests,context,responses,style,dialogue_acts)"
 
@@ -173,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import jobs
         return getattr(jobs, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
-        _print_error(str(exc))
+        message = str(exc)
+        if isinstance(exc, InputError) and exc.line is not None \
+                and getattr(args, "on_error", None) == "raise":
+            # Real logs always hold some broken records; say how to get past them.
+            message += " (to skip bad records and count them, add --on-error skip)"
+        _print_error(message)
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is cached and will be reused", file=sys.stderr)

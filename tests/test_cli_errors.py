@@ -363,6 +363,8 @@ def test_five_megabyte_user_turn_is_a_located_error(base, tmp_path, capsys):
     assert err.count("\n") == 1
     assert err.startswith(f"error: {bad}:3, field 'messages[0].content': user turn too large: "
                           "5,000,000 characters, the cap is 1,000,000")
+    # A record-level error says how to get past it.
+    assert err.rstrip().endswith("(to skip bad records and count them, add --on-error skip)")
 
 
 def test_five_megabyte_user_turn_is_skipped_and_counted(base, tmp_path, capsys):
