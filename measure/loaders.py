@@ -44,7 +44,9 @@ _MISSING = object()
 
 # OpenAI chat roles (flat, WildChat and paired layouts).
 _OPENAI_ROLES = {"user": USER, "assistant": ASSISTANT, "system": _IGNORED,
-                 "developer": _IGNORED, "tool": _IGNORED, "function": _IGNORED}
+                 "developer": _IGNORED, "tool": _IGNORED, "function": _IGNORED,
+                 # Gemini exports say "model"; Llama tool output is "ipython".
+                 "model": ASSISTANT, "human": USER, "ipython": _IGNORED}
 # ShareGPT speaker names seen in the public dumps.
 _SHAREGPT_ROLES = {"human": USER, "user": USER, "gpt": ASSISTANT, "chatgpt": ASSISTANT,
                    "bing": ASSISTANT, "bard": ASSISTANT, "assistant": ASSISTANT,

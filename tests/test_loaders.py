@@ -493,3 +493,13 @@ def test_all_sources_too_small_says_which(tmp_path):
     with pytest.raises(InputError) as e:
         load_dataset(f, on_error="skip")
     assert "fewer than 2 conversations: 'sim_x' (1)" in str(e.value)
+
+
+def test_gemini_and_llama_role_names(tmp_path):
+    f = write_jsonl(tmp_path / "sim_g.jsonl", [{"messages": [
+        {"role": "human", "content": "run it"}, {"role": "model", "content": "calling"},
+        {"role": "ipython", "content": "tool output"}, {"role": "model", "content": "done"},
+        {"role": "user", "content": "thanks"}]}])
+    (conv,) = iter_conversations(f)
+    # The tool turn is dropped and the two model turns around it merge.
+    assert pairs(conv) == [("user", "run it"), ("assistant", "calling\n\ndone"), ("user", "thanks")]
