@@ -1,8 +1,10 @@
 """Dialogue acts of one user turn, from its cues.
 
 The act set follows task-oriented dialogue annotation: a turn may carry
-several acts. A non-English turn gets the single pseudo-act `non-English`
-instead of English-lexicon guesses.
+several acts. Turns in every language get acts from the same cues (a
+non-English turn's cues come from the multilingual lists, see `turns.py`);
+a turn with no act cue falls back to `request` (at most six words) or
+`inform`, as in English.
 """
 from __future__ import annotations
 
@@ -10,13 +12,10 @@ from .turns import AssistantCues, TurnCues
 
 ACTS = ("greet", "inform_intent", "inform", "request", "request_alts", "select", "affirm", "negate",
         "thank", "goodbye")
-NON_ENGLISH = "non-English"
 
 
 def turn_acts(t: TurnCues, before: AssistantCues | None) -> tuple[str, ...]:
     """Acts of one user turn in the fixed ACTS order."""
-    if t.non_english:
-        return (NON_ENGLISH,)
     acts = set()
     if t.greets:
         acts.add("greet")

@@ -4,6 +4,11 @@ Each describer takes a conversation's cues and returns (text, features).
 Texts use only the phrases documented in VOCABULARY.md and buckets instead
 of raw numbers, so many conversations share one description and no user
 word can reach a description.
+
+Turns in any language are described with the same phrases: a non-English
+turn's cues come from the multilingual lists (`turns.py`,
+`lexicon_ml.py`). The language itself is a style fact only ("language:
+non-English" in `style`).
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from collections import Counter
 import numpy as np
 
 from . import reactions as rx
-from .acts import ACTS, NON_ENGLISH, turn_acts
+from .acts import ACTS, turn_acts
 from .scrub import CODE, DATA, DOCUMENT, ERROR, LOG, PASTE_KINDS
 from .turns import ConvCues, TurnCues
 
@@ -64,8 +69,6 @@ REQUEST_FEATURES = ("n_user_turns", "n_new_requests", "n_refinements", "n_direct
 
 def _framing(t: TurnCues) -> str:
     """How one turn asks, as a phrase."""
-    if t.non_english:
-        return "non-English request"
     if t.has_paste and not t.asks and t.words <= 12:
         kind = t.scrubbed.main_paste
         return "indirect cue: " + INDIRECT_PHRASE[kind]
@@ -112,9 +115,7 @@ def describe_requests(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     indirect = framing.startswith("indirect cue")
     k_first = first.cue("constraint")
     w = first.words
-    if first.non_english:
-        spec = "specification not judged (non-English)"
-    elif w <= 8 and k_first == 0:
+    if w <= 8 and k_first == 0:
         spec = "underspecified short request"
     elif k_first >= 3 or w > 60:
         spec = "detailed specification"
@@ -150,10 +151,7 @@ CONTEXT_FEATURES = ("log1p_first_turn_words", "first_turn_background_cues", "n_v
 def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     first = c.turns[0]
     b, w = first.cue("background"), first.words
-    if first.non_english:
-        amount = "background not judged (non-English)"
-        level = 1
-    elif w <= 20 and b <= 1:
+    if w <= 20 and b <= 1:
         # A short first turn that names at most one circumstance ("I'm
         # working on a letter") leaves the background to later turns.
         amount, level = "minimal background in the first turn", 0
@@ -168,9 +166,7 @@ def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         elif t.adds_facts:
             volunteered += 1
     adds = volunteered + prompted
-    if first.non_english:
-        timing = "timing not judged (non-English)"
-    elif level > 0 and adds == 0:
+    if level > 0 and adds == 0:
         timing = "front-loaded context"
     elif level == 0 and adds:
         timing = "incremental context"
@@ -258,7 +254,8 @@ STYLE_FEATURES = ("log1p_words_per_turn", "share_shouting_turns", "exclamations_
 def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     ts = c.turns
     n = len(ts)
-    eng = [t for t in ts if not t.non_english]
+    # Lowercase-only writing is judged in scripts with case (every English turn).
+    cased = [t for t in ts if t.cased]
     total = Counter()
     for t in ts:
         total.update(t.cues)
@@ -267,8 +264,8 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     exclam = sum(t.exclamations for t in ts)
     multi_exclam = any("!!" in t.scrubbed.prose for t in ts)
     emojis = sum(t.emojis for t in ts)
-    lower_share = sum(1 for t in eng if t.lowercase_only) / max(1, len(eng))
-    non_en = (n - len(eng)) / n
+    lower_share = sum(1 for t in cased if t.lowercase_only) / max(1, len(cased))
+    non_en = sum(1 for t in ts if t.non_english) / n
     urgent = total["urgent"] + sum(1 for t in ts if t.urgent_caps)
     polite = total["please"] + total["thank"] + total["sorry"] + sum(1 for t in ts if t.greets)
     greets = sum(1 for t in ts if t.greets)
@@ -276,10 +273,8 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     commands = sum(1 for t in ts if (t.n_directives or t.n_fragments or t.has_paste)
                    and not (t.n_questions or t.n_could_you))
     frustrated = total["frustrated"] > 0 or (shouting > 0 and (total["correct"] or total["reject"]))
-    # Register: one word for the whole conversation.
-    if non_en > 0.5:
-        register = "non-English"
-    elif total["slang"] or emojis or total["casual"] >= 2 or (lower_share >= 0.5 and total["casual"]):
+    # Register: one word for the whole conversation, in any language.
+    if total["slang"] or emojis or total["casual"] >= 2 or (lower_share >= 0.5 and total["casual"]):
         register = "casual"
     elif total["formal"] or (polite >= 2 and mean_words >= 12 and lower_share == 0):
         register = "formal"
@@ -327,13 +322,16 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         relation = "polite but task-focused"
     else:
         relation = "treats the assistant as a tool"
-    parts = [f"register: {register}", "tone: " + (", ".join(tone) if tone else "calm"), verbosity,
-             "formatting: " + (", ".join(fmt) if fmt else "plain text"),
-             "politeness: " + (", ".join(politeness) if politeness else "no politeness markers"),
-             "framing: " + framing, relation]
+    parts = [f"register: {register}"]
+    if non_en:
+        parts.append("language: " + ("non-English" if non_en > 0.5 else "partly non-English"))
+    parts += ["tone: " + (", ".join(tone) if tone else "calm"), verbosity,
+              "formatting: " + (", ".join(fmt) if fmt else "plain text"),
+              "politeness: " + (", ".join(politeness) if politeness else "no politeness markers"),
+              "framing: " + framing, relation]
     if urgent:
         parts.append("urgent wording (asap, now)")
-    hedged = sum(1 for t in eng if t.cue("hedge") and (t.n_questions or t.n_could_you))
+    hedged = sum(1 for t in ts if t.cue("hedge") and (t.n_questions or t.n_could_you))
     feats = _vec([_log(mean_words), shouting / n, exclam / n, emojis, total["slang"], total["please"],
                   total["thank"], greets, total["sorry"], total["formal"], total["frustrated"], urgent,
                   sum(1 for t in ts if t.n_directives) / n, sum(1 for t in ts if t.n_questions) / n,
@@ -344,8 +342,6 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
 def _style_framing(ts: list[TurnCues]) -> str:
     counts = Counter()
     for t in ts:
-        if t.non_english:
-            continue
         if t.cue("roleplay") and (t.n_directives or t.n_statements):
             counts["role-play setups"] += 1
         elif t.cue("hedge") and (t.n_questions or t.n_could_you):
@@ -378,7 +374,7 @@ def _style_framing(ts: list[TurnCues]) -> str:
 
 # ---------------------------------------------------------- dialogue acts
 
-ACT_FEATURES = tuple(f"n_{a}" for a in ACTS) + ("n_non_english_turns",)
+ACT_FEATURES = tuple(f"n_{a}" for a in ACTS)
 
 
 def describe_dialogue_acts(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
@@ -387,11 +383,11 @@ def describe_dialogue_acts(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     later = per_turn[MAX_ACT_TURNS:]
     if later:
         freq = Counter(a for acts in later for a in acts)
-        common = [a for a in (*ACTS, NON_ENGLISH) if freq[a] * 2 >= len(later)] or [freq.most_common(1)[0][0]]
+        common = [a for a in ACTS if freq[a] * 2 >= len(later)] or [freq.most_common(1)[0][0]]
         parts.append("later turns: " + " ".join(common))
     counts = Counter(a for acts in per_turn for a in acts)
-    count_text = ", ".join(f"{a} {count_bucket(counts[a])}" for a in (*ACTS, NON_ENGLISH) if counts[a])
-    feats = _vec([counts[a] for a in ACTS] + [counts[NON_ENGLISH]])
+    count_text = ", ".join(f"{a} {count_bucket(counts[a])}" for a in ACTS if counts[a])
+    feats = _vec([counts[a] for a in ACTS])
     return "; ".join(parts) + ". counts: " + count_text, feats
 
 

@@ -1,4 +1,8 @@
-"""How a user reacts to each assistant turn, and how the conversation ends."""
+"""How a user reacts to each assistant turn, and how the conversation ends.
+
+The rules read cues only, so they apply to turns in any language (the cues
+of a non-English turn come from the multilingual lists, see `turns.py`).
+"""
 from __future__ import annotations
 
 from .turns import AssistantCues, ConvCues, TurnCues
@@ -16,10 +20,9 @@ FOLLOWUP = "asks a follow-up question"
 MOVE_ON = "accepts silently and moves on"
 PASTE_MORE = "pastes more material"
 VALIDATE = "validates the answer"
-NON_ENGLISH = "replies in a non-English language"
 OTHER = "replies without a clear reaction"
 REACTIONS = (ERROR, STILL, CORRECT, REJECT, CONTINUE, ANSWER, CONSTRAINT, REFINE, FOLLOWUP, MOVE_ON,
-             PASTE_MORE, VALIDATE, NON_ENGLISH, OTHER)
+             PASTE_MORE, VALIDATE, OTHER)
 
 # Endings.
 END_THANKS_BYE = "closes with thanks and goodbye"
@@ -35,8 +38,6 @@ ENDINGS = (END_THANKS_BYE, END_THANKS, END_BYE, END_VALIDATE, END_ABANDON, END_U
 def reaction(t: TurnCues, before: AssistantCues | None) -> tuple[str, bool]:
     """(main reaction, whether the turn also validates the previous answer)."""
     validates = bool(t.validates_early or (t.cue("thank") and not t.cue("correct")))
-    if t.non_english:
-        return NON_ENGLISH, False
     err_paste = t.scrubbed.main_paste is not None and t.scrubbed.pasted[1] + t.scrubbed.pasted[2] >= 40
     if t.cue("error_report") or err_paste or (t.cue("error_word") and t.has_paste):
         return ERROR, False
@@ -85,7 +86,7 @@ def ending(c: ConvCues) -> str:
     if c.ends_on_user:
         return END_UNANSWERED
     last = c.turns[-1] if c.turns else None
-    if last is not None and c.n > 1 and not last.non_english:
+    if last is not None and c.n > 1:
         thanks = last.cue("thank") > 0
         bye = last.cue("goodbye") > 0
         # A closing turn asks for nothing new.

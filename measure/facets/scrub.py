@@ -59,6 +59,7 @@ _KIND_OF_GROUP = {"error": ERROR, "log": LOG, "data": DATA, "code": CODE, "quote
 _SYMBOLS = "{}()[];=<>_\\|$&*"
 _DROP_SYMBOLS = str.maketrans("", "", _SYMBOLS)
 CODE_ENDING = re.compile(r"(?:[;{}]|\):|=>|\)\s*\{)\s*$")
+GREEK_WORD = re.compile(r"[\u0370-\u03ff]{3}")
 
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,200})?/?>|&(?:nbsp|amp|lt|gt|quot|#\d+);")
 INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
@@ -113,6 +114,33 @@ ADDRESSES_ASSISTANT = re.compile(r"(?i)\b(?:you|your|please|should|must|make sur
                                  r"needs? to|i want|i need|i'd like|i would like|don't|do not)\b")
 SHORT_PARAGRAPH, LONG_PARAGRAPH = 60, 100
 INTRODUCED_MIN = 100  # characters after "...:" that make a paste
+# The same in other languages, used only for turns read as non-English
+# (`scrub(text, foreign=True)`), so English turns are scrubbed exactly as
+# before: you-words, please, and the commonest request verbs.
+ADDRESSES_ASSISTANT_ML = re.compile(
+    r"(?i)你|您|请|帮我|给我|あなた|ください|下さい|お願い|주세요|해줘|해 줘|당신|"
+    r"\b(?:ты|вы|тебя|вас|тебе|вам|пожалуйста|напиши\w*|сделай\w*|помоги\w*|tú|usted|por favor|"
+    r"puedes|podrías|escribe|haz|vous|tu|s'il|peux|pouvez|écris|fais|bitte|kannst|schreib\w*|você|"
+    r"vc|pode|escreva|faça|puoi|per favore|scrivi|fai|sen|siz|lütfen|ty|proszę|możesz|napisz|ти|ви|"
+    r"будь ласка|bạn|hãy|vui lòng|kamu|anda|tolong|أنت|من فضلك|اكتب)\b")
+# Words that introduce material after a colon, in other languages
+# ("总结以下内容：...", "Переведи текст: ...").
+INTRO_WORDS_ML = re.compile(
+    r"(?i)以下|下面|如下|这段|这篇|文章|内容|文本|代码|翻译|总结|润色|改写|次の|다음|아래|следующ|ниже|"
+    r"текст|стать|перевед|siguiente|texto|artículo|tradu|resum|suivant|ci-dessous|texte|article|"
+    r"folgend|artikel|übersetz|seguinte|artigo|seguente|testo|articolo|aşağıdaki|metin|poniższ|tekst|"
+    r"наступн|sau đây|đoạn văn|văn bản|berikut|teks|التالي|النص")
+
+
+def _addresses(line: str, foreign: bool) -> bool:
+    """The line speaks to the assistant or states requirements."""
+    return bool(ADDRESSES_ASSISTANT.search(line) or (foreign and ADDRESSES_ASSISTANT_ML.search(line)))
+
+
+def _intro(text: str, foreign: bool) -> bool:
+    return bool(INTRO_WORDS.search(text) or (foreign and INTRO_WORDS_ML.search(text)))
+
+
 # A line that announces material below it even without a colon
 # ("Rewrite the following comic to be funnier").
 ANNOUNCES_MATERIAL = re.compile(r"(?i)\b(?:the following|below|this (?:text|article|essay|email|code|"
@@ -150,7 +178,13 @@ class Scrubbed:
         return max(range(len(PASTE_KINDS)), key=lambda k: self.pasted[k])
 
 
-def scrub(text: str) -> Scrubbed:
+def scrub(text: str, foreign: bool = False) -> Scrubbed:
+    """Own words and pasted-material measurements of one user turn.
+
+    `foreign`: the turn was read as non-English; lines that speak to the
+    assistant and words that introduce material are then also recognised in
+    the other languages of `lexicon_ml.py` (and after a full-width colon).
+    """
     raw_chars = len(text)
     pasted = [0] * len(PASTE_KINDS)
     # Beyond RAW_CAP nothing is read; it is counted as more of the paste.
@@ -171,7 +205,7 @@ def scrub(text: str) -> Scrubbed:
     if len(t) > HEAD + TAIL:
         unread += len(t) - HEAD - TAIL
         t = t[:HEAD] + "\n" + t[-TAIL:]
-    prose = _split_material(t, pasted)
+    prose = _split_material(t, pasted, foreign)
     if unread:
         kind = max(range(len(pasted)), key=lambda k: pasted[k]) if any(pasted) else DOCUMENT
         pasted[kind] += unread
@@ -211,14 +245,14 @@ def _line_kind(line: str) -> int | None:
     n = len(line)
     if n >= 8 and (n - len(line.translate(_DROP_SYMBOLS))) > 0.12 * n:
         return CODE
-    if CODE_ENDING.search(line):
-        return CODE
+    if CODE_ENDING.search(line) and not (line.rstrip().endswith(";") and GREEK_WORD.search(line)):
+        return CODE  # (";" ends a Greek question)
     if n > LONG_LINE:
         return DOCUMENT
     return None
 
 
-def _split_material(t: str, pasted: list[int]) -> str:
+def _split_material(t: str, pasted: list[int], foreign: bool = False) -> str:
     """Own prose of a (capped) turn; pasted lines become one placeholder per block."""
     lines = t.split("\n")
     kinds = [None if not ln.strip() or ln.strip() in PLACEHOLDER.values() else _line_kind(ln)
@@ -230,9 +264,9 @@ def _split_material(t: str, pasted: list[int]) -> str:
         if (kinds[i] is None and kinds[i - 1] is not None and kinds[i + 1] is not None
                 and len(lines[i]) <= 60 and lines[i].strip()):
             kinds[i] = kinds[i - 1]
-    _mark_introduced_documents(lines, kinds, pasted)
+    _mark_introduced_documents(lines, kinds, pasted, foreign)
     if "\n\n" in t:
-        _mark_bare_drafts(lines, kinds)
+        _mark_bare_drafts(lines, kinds, foreign)
     out: list[str] = []
     block: list[int] = []
     chars = 0
@@ -291,7 +325,7 @@ def _dominant(kinds: list[int]) -> int:
     return DOCUMENT
 
 
-def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int]) -> None:
+def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int], foreign: bool = False) -> None:
     """Text introduced by "...:" is the user's paste, not their words.
 
     "Summarize this: <article>" and "Here is my essay:\\n\\n<essay>" are the
@@ -304,19 +338,25 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
             continue
         s = ln.rstrip()
         colon = s.find(": ")
-        if 0 < colon <= 200 and len(s) - colon > 200 and INTRO_WORDS.search(_last_clause(s[:colon])):
+        if foreign:
+            wide = s.find("：")  # the full-width colon
+            if colon == -1 or 0 <= wide < colon:
+                colon = wide
+        if 0 < colon <= 200 and len(s) - colon > 200 and _intro(_last_clause(s[:colon]), foreign):
             # Same-line introduction: keep the introduction, drop the rest.
             pasted[DOCUMENT] += len(s) - colon - 1
             lines[i] = s[:colon + 1] + " <pasted>"
             kinds[i] = None
             continue
-        if len(s) > 300 or not (s.endswith(":") or ANNOUNCES_MATERIAL.search(s)):
+        if len(s) > 300 or not (s.endswith(":") or ANNOUNCES_MATERIAL.search(s)
+                                or (foreign and s.endswith("：") and INTRO_WORDS_ML.search(s))):
             continue
         rest = [j for j in range(i + 1, n) if lines[j].strip() and kinds[j] is None
                 and not LIST_ITEM.match(lines[j])]
         # A question or instruction to the assistant after the colon is the
         # user's own request ("My question:\n how do I ...?").
-        if any(lines[j].rstrip().endswith("?") or ADDRESSES_ASSISTANT.search(lines[j]) for j in rest[:3]):
+        if any(lines[j].rstrip().endswith(("?", "？") if foreign else "?") or _addresses(lines[j], foreign)
+               for j in rest[:3]):
             continue
         if len(rest) < 1 or sum(len(lines[j]) for j in rest) < INTRODUCED_MIN:
             continue
@@ -328,7 +368,7 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int])
         return
 
 
-def _mark_bare_drafts(lines: list[str], kinds: list) -> None:
+def _mark_bare_drafts(lines: list[str], kinds: list, foreign: bool = False) -> None:
     """A long paragraph next to a short instruction paragraph is a draft.
 
     "shorten\n\n<three paragraphs>" pastes text without introducing it; the
@@ -350,7 +390,7 @@ def _mark_bare_drafts(lines: list[str], kinds: list) -> None:
     if min(sizes) > SHORT_PARAGRAPH:
         return
     for p, size in zip(paras, sizes):
-        if size >= LONG_PARAGRAPH and not any(ADDRESSES_ASSISTANT.search(lines[i]) for i in p):
+        if size >= LONG_PARAGRAPH and not any(_addresses(lines[i], foreign) for i in p):
             for i in p:
                 kinds[i] = DOCUMENT
 

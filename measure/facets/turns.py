@@ -2,25 +2,40 @@
 
 Every facet describer reads these cues; none of them reads text. A cue is a
 count or a flag, so the later stages cannot leak topic words even by mistake.
+
+A turn read as English gets its cues from the English lexicon (`lexicon.py`)
+and the English sentence rules below. A turn read as non-English gets the
+same cues from the multilingual lists (`lexicon_ml.py`) and simpler,
+mostly language-agnostic sentence rules (`_foreign_turn`): punctuation for
+questions (`?`, `？`, `؟`, Greek `;`), request verbs, "can you" phrases and
+request markers per language, and sentence length for the rest. Length,
+pastes, lists, exclamations, emoji and capitals are read the same way in
+every language; capitals only count in scripts that have case.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from ..conversation import ASSISTANT, USER, Conversation
 from . import lexicon as lx
-from .scrub import Scrubbed, scrub
+from . import lexicon_ml as ml
+from .scrub import DOCUMENT, Scrubbed, scrub
 
 MAX_SENTENCES = 30      # sentences examined per turn
 ASSISTANT_TAIL = 300    # characters of an assistant turn checked for a closing question
 ASSISTANT_HEAD = 3000   # characters of an assistant turn checked for a list of options
 EARLY_CHARS = 80        # "Great, now..." - validation counts near the start of a turn
+EARLY_UNSPACED = 30     # the same for scripts without spaces (characters)
+MAX_CLAUSES = 4         # comma clauses of a non-English sentence checked for a verb
 
 
 @dataclass(frozen=True)
 class TurnCues:
     scrubbed: Scrubbed
-    words: int                 # own words (placeholders excluded)
+    words: int                 # own words (placeholders excluded); English word-equivalents
+                               # for non-English turns (see lexicon_ml.word_equivalents)
     non_english: bool
     cues: dict                 # lexicon category -> count (non-zero only)
     n_questions: int           # question sentences (not could-you requests)
@@ -38,6 +53,7 @@ class TurnCues:
     emojis: int
     lowercase_only: bool
     urgent_caps: bool          # NOW / ASAP / URGENT written in capitals
+    cased: bool = True         # written mostly in a script with case (always so for English)
 
     def cue(self, name: str) -> int:
         return self.cues.get(name, 0)
@@ -102,13 +118,17 @@ def analyse_conversation(conv: Conversation) -> ConvCues:
             before.append(prev)
             prev = None
         elif m.role == ASSISTANT:
-            prev = analyse_assistant(m.content)
+            # The assistant answers in the language of the user turn before it.
+            prev = analyse_assistant(m.content, foreign=bool(turns) and turns[-1].non_english)
         last_role = m.role
     return ConvCues(turns=turns, before=before, ends_on_user=(last_role == USER),
                     last_assistant=prev if last_role == ASSISTANT else None)
 
 
-def analyse_assistant(text: str) -> AssistantCues:
+def analyse_assistant(text: str, foreign: bool = False) -> AssistantCues:
+    """Cues of an assistant turn; `foreign`: it answers a non-English turn."""
+    if foreign:
+        return _foreign_assistant(text)
     tail = text.rstrip()[-ASSISTANT_TAIL:]
     fence = tail.rfind("```")
     if fence != -1:
@@ -138,6 +158,11 @@ def analyse_turn(text: str) -> TurnCues:
     tokens = lx.TOKEN.findall(lower)
     own = [t for t in tokens if t[0].isalnum()]
     non_english, other_script = _non_english(prose, own)
+    if non_english:
+        if s.pasted[DOCUMENT] or ": " in text or "：" in text:
+            # Own words in the user's language must not pass for a pasted draft.
+            s = scrub(text, foreign=True)
+        return _foreign_turn(s)
     cues = {}
     joined = lx.tokens_text(tokens)
     if own:
@@ -146,7 +171,7 @@ def analyse_turn(text: str) -> TurnCues:
             if n:
                 cues[name] = n
     n_q = n_dir = n_cy = n_st = n_fr = 0
-    if own and not non_english:
+    if own:
         inside = not lx.DIRECTIVE_TRIGGERS.isdisjoint(own)
         for sent in lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]:
             kind = _sentence_kind(sent, inside)
@@ -175,7 +200,7 @@ def analyse_turn(text: str) -> TurnCues:
         continue_only=len(own) <= 8 and bool(lx.CONTINUE_TURN.match(lower)),
         validates_early=bool(cues.get("validate")) and (
             len(own) <= 12 or bool(lx.CUES["validate"].search(joined[:EARLY_CHARS]))),
-        exclamations=prose.count("!"),
+        exclamations=prose.count("!") + prose.count("！"),
         emojis=emojis,
         lowercase_only=len(own) >= 3 and prose == prose.lower(),
         urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
@@ -227,21 +252,225 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
 
 def _non_english(prose: str, own: list[str]) -> tuple[bool, int]:
     """(non-English?, letters in other scripts): judge by script first, then
-    by which language's stopwords dominate."""
+    by which language's stopwords dominate, then by foreign evidence in whole
+    words (`_foreign_words`)."""
     other = 0
     if not prose.isascii():
         sample = prose[:1000]
         other = len(lx.NON_LATIN.findall(sample))
         if other:
-            latin = sum(len(w) for w in lx.ALPHA_WORD.findall(sample))
+            # Placeholders ("<number>" in a numbered list) are not Latin words.
+            latin = sum(len(w) for w in lx.ALPHA_WORD.findall(ml.PLACEHOLDER.sub(" ", sample)))
             if other >= latin:
                 return True, other
-    if len(own) < 3:
-        return False, other
-    en = foreign = 0
-    for t in own[:200]:
-        if t in lx.EN_STOPWORDS:
+    if len(own) >= 3:
+        en = foreign = 0
+        for t in own[:200]:
+            if t in lx.EN_STOPWORDS:
+                en += 1
+            elif t in lx.FOREIGN_STOPWORDS:
+                foreign += 1
+        if foreign >= 2 and foreign > en:
+            return True, other
+    return _foreign_words(prose, own), other
+
+
+# English words that every language borrows ("ok gracias" is Spanish).
+_UNIVERSAL = frozenset({"ok", "okay", "no", "yes", "thanks", "thank", "please", "hi", "hello"})
+_FOREIGN_VERBS = ml.FOREIGN_VERBS - lx.IMPERATIVE_VERBS - lx.EN_STOPWORDS
+_SHORT_EVIDENCE = ml.FOREIGN_SHORT | _FOREIGN_VERBS | ml.FOREIGN_STOPWORDS
+_FOREIGN_EVIDENCE = _SHORT_EVIDENCE | frozenset(w for w in map(ml.fold, lx.FOREIGN_STOPWORDS) if len(w) > 1)
+_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters English does not use
+
+
+def _foreign_words(prose: str, own: list[str]) -> bool:
+    """Second look at a Latin-script turn the stopword test let pass, with
+    whole (accented) words. Foreign evidence: distinctive foreign words
+    ("gracias", "continua"), stopwords of more languages (Turkish, Polish,
+    Vietnamese, Indonesian), their request verbs, words with letters English
+    does not use, and "¿"/"¡". A turn of one or two words is foreign when
+    the evidence outnumbers English words; a longer one when there are two
+    pieces of evidence or more and they outnumber English stopwords."""
+    if prose.isascii():
+        words = own
+    else:
+        words = [w for w in ml.TOKEN.findall(prose[:2000].lower()) if w[0].isalpha()]
+    if not words:
+        return False
+    inverted = int("¿" in prose or "¡" in prose)  # Spanish punctuation
+
+    def evidence(w: str, found: frozenset) -> bool:
+        if w.isascii():
+            return len(w) > 1 and w in found
+        return bool(_ACCENTED.search(w)) or ml.fold(w) in found
+
+    if len(words) < 3:
+        foreign = inverted + sum(1 for w in words if evidence(w, _SHORT_EVIDENCE))
+        en = sum(1 for w in words if w in lx.EN_STOPWORDS and w not in _UNIVERSAL)
+        return foreign > en
+    en, foreign = 0, inverted
+    for w in words[:300]:
+        if w in lx.EN_STOPWORDS:
             en += 1
-        elif t in lx.FOREIGN_STOPWORDS:
+        elif evidence(w, _FOREIGN_EVIDENCE):
             foreign += 1
-    return foreign >= 2 and foreign > en, other
+    return foreign >= 2 and foreign > en
+
+
+# ------------------------------------------------------ non-English turns
+
+def _foreign_turn(s: Scrubbed) -> TurnCues:
+    """Cues of a non-English turn, with the same meaning as the English ones."""
+    prose = s.prose
+    f = ml.fold(prose)
+    tt = ml.tokens_text(ml.TOKEN.findall(f))
+    words = ml.word_equivalents(f)
+    cues = {}
+    for name, lexicon in ml.CUES.items():
+        n = lexicon.count(ml.NEGATED.sub(" ~", tt) if name == "validate" else tt, f)
+        if n:
+            cues[name] = n
+    n_q = n_dir = n_cy = n_st = n_fr = 0
+    sentences = [x for x in ml.SENTENCE_SPLIT.split(f, MAX_SENTENCES) if x and x.strip()]
+    for sent in sentences[:MAX_SENTENCES]:
+        kind = _foreign_sentence(sent)
+        if kind == "question":
+            n_q += 1
+        elif kind == "directive":
+            n_dir += 1
+        elif kind == "could_you":
+            n_cy += 1
+        elif kind == "statement":
+            n_st += 1
+        elif kind == "fragment":
+            n_fr += 1
+    rest_tt, rest_f = _skip_fillers(tt, f, greetings=True)
+    opens_negate = ml.NEGATE.opens(tt, f) or ml.NEGATE_ALONE.opens(tt, f)
+    validates = bool(cues.get("validate")) and (
+        words <= 12 or ml.CUES["validate"].search(tt[:EARLY_CHARS], f[:EARLY_UNSPACED]))
+    emojis = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
+    emojis += len(lx.EMOTICON.findall(prose)) if (":" in prose or "<3" in prose or "^" in prose
+                                                   or "_" in prose) else 0
+    # Capitals, lowercase-only writing and shouting exist only in scripts with case.
+    bare = ml.PLACEHOLDER.sub(" ", prose)
+    cased_words = ml.CASED_WORD.findall(bare[:3000])
+    caps = sum(1 for w in cased_words if w.isupper())
+    shouting = caps >= 2 and caps >= 0.6 * len(cased_words)
+    n_cased = len(ml.CASED_CHAR.findall(bare))
+    cased = n_cased > 0 and n_cased * 2 >= len(ml.LETTER.findall(bare))
+    if (caps, len(cased_words), shouting) != (s.caps_words, s.alpha_words, s.shouting):
+        s = dataclasses.replace(s, caps_words=caps, alpha_words=len(cased_words), shouting=shouting)
+    return TurnCues(
+        scrubbed=s, words=words, non_english=True, cues=cues,
+        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st, n_fragments=n_fr,
+        greets=ml.GREET.opens(tt, f),
+        opens_affirm=ml.AFFIRM.opens(tt, f) or ml.AFFIRM_ALONE.opens(tt, f),
+        opens_negate=opens_negate,
+        opens_soft_negate=not opens_negate and ml.SOFT_NEGATE.opens(tt, f),
+        continue_only=words <= 8 and (ml.CONTINUE.opens(rest_tt, rest_f)
+                                      or ml.CONTINUE_ALONE.opens(rest_tt, rest_f)),
+        validates_early=bool(validates),
+        exclamations=prose.count("!") + prose.count("！"),
+        emojis=emojis,
+        lowercase_only=cased and words >= 3 and bare == bare.lower(),
+        urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
+        cased=cased,
+    )
+
+
+def _skip_fillers(tt: str, f: str, greetings: bool = False) -> tuple[str, str]:
+    """Drop leading filler words ("please", "ok", "now", "那就") and punctuation
+    from a sentence's token text and folded text."""
+    for _ in range(6):
+        before = (tt, f)
+        m = ml.PUNCT_RUN.match(tt)
+        if m:
+            tt = tt[m.end():]
+        for lexicon in (ml.FILLERS, ml.GREET) if greetings else (ml.FILLERS,):
+            if lexicon.tok_open is not None:
+                m = lexicon.tok_open.match(tt)
+                if m:
+                    tt = tt[m.end():]
+            if lexicon.sub_open is not None and not f.isascii():
+                m = lexicon.sub_open.match(f)
+                if m:
+                    f = f[m.end():]
+        if (tt, f) == before:
+            break
+    return tt, f
+
+
+_COURTESY = tuple(ml.CUES[c] for c in ml.COURTESY_CUES)
+# Praise, greetings and acceptance are courtesy only where they open the sentence
+# ("明白了" is, "我不明白" is not).
+_COURTESY_OPENERS = (ml.CUES["validate"], ml.GREET, ml.AFFIRM, ml.AFFIRM_ALONE)
+
+
+def _foreign_sentence(sent: str) -> str | None:
+    """Kind of one folded non-English sentence (see `_sentence_kind`)."""
+    toks = ml.TOKEN.findall(sent)
+    if not any(t[0] != "<" and t[0] not in ml.PUNCT for t in toks):
+        return None
+    tt = ml.tokens_text(toks)
+    if ml.COULD_YOU.search(tt, sent):
+        return "could_you"
+    body = sent.strip()
+    end = body[-1:]
+    rest_tt, rest_f = _skip_fillers(tt, sent)
+    if (end in "?？؟" or body.startswith("¿") or (end in ";\u037e" and ml.GREEK.search(body))
+            or ml.QUESTION_END.search(tt, body) or ml.QUESTION_ANY.search(tt, body)
+            or (end not in ".!。！" and ml.QUESTION_HEAD.opens(rest_tt, rest_f))):
+        return "question"
+    if _foreign_directive(tt, sent):
+        return "directive"
+    ctt = ml.NEGATED.sub(" ~", tt)  # "не получилось" is no praise
+    if (any(lexicon.search(ctt, sent) for lexicon in _COURTESY)
+            or any(lexicon.opens(ctt, sent) for lexicon in _COURTESY_OPENERS)):
+        # "Спасибо большое!", "谢谢你的帮助": courtesy with at most a few more words.
+        left_tt, left_f = ctt, sent
+        for lexicon in _COURTESY + _COURTESY_OPENERS:
+            if lexicon.tok is not None:
+                left_tt = lexicon.tok.sub(" ", left_tt)
+            if lexicon.sub is not None:
+                left_f = lexicon.sub.sub(" ", left_f)
+        if min(ml.word_equivalents(left_tt), ml.word_equivalents(left_f)) <= 3:
+            return None
+    if ml.CUES["please"].search(tt, sent):
+        return "directive"  # a politeness marker with content asks for something
+    if ml.word_equivalents(sent) >= 4 and ml.SUBJECT.search(tt, sent):
+        return "statement"
+    return "fragment"
+
+
+def _foreign_directive(tt: str, sent: str) -> bool:
+    if ml.DIRECTIVE_MARK.search(tt, sent) or ml.IMPERATIVE_TAIL_END.search(tt):
+        return True
+    for clause in ml.CLAUSE_SPLIT.split(sent, MAX_CLAUSES)[:MAX_CLAUSES]:
+        ctt, cf = _skip_fillers(ml.tokens_text(ml.TOKEN.findall(clause)), clause)
+        if ml.IMPERATIVE_HEAD.opens(ctt, cf):
+            return True
+    return False
+
+
+def _foreign_assistant(text: str) -> AssistantCues:
+    """`analyse_assistant` for a reply in another language: full-width and
+    Arabic question marks count, and you-words of the user's language."""
+    tail = text.rstrip()[-ASSISTANT_TAIL:]
+    fence = tail.rfind("```")
+    if fence != -1:
+        tail = tail[fence + 3:]
+    para = tail.rstrip().rfind("\n\n")
+    if para != -1:
+        tail = tail[para:]
+    q = max(tail.rfind("?"), tail.rfind("？"), tail.rfind("؟"))
+    asks = False
+    if q != -1 and len(tail) - q < 120:
+        start = max(tail.rfind(c, 0, q) for c in ".\n!。！？?؟") + 1
+        question = tail[start:q + 1]
+        fq = ml.fold(question)
+        tq = ml.tokens_text(ml.TOKEN.findall(fq))
+        asks = bool(lx.ADDRESSED.search(question) or ml.ADDRESSED.search(tq, fq)) and not (
+            lx.GENERIC_CLOSER.search(question) or ml.GENERIC_CLOSER.search(tq, fq))
+    head = text[:ASSISTANT_HEAD]
+    offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
+    return AssistantCues(asks_user=asks, offers_options=offers)
