@@ -14,7 +14,7 @@ from measure.progress import Reporter
 
 from . import settings, terminal
 
-console = Console()
+console = terminal.stdout_console()
 
 
 def _reporter(args) -> Reporter:

@@ -696,9 +696,9 @@ def run_sweep_command(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import jobs, settings
+    from . import jobs, settings, terminal
 
-    console = Console()
+    console = terminal.stdout_console()
     reporter = jobs._reporter(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)

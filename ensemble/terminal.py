@@ -5,6 +5,22 @@ from rich.console import Console
 from rich.table import Table
 
 
+# Tables written to a log file or a pipe: rich would squeeze them into 80
+# columns and cut every name; a wide fixed width keeps them readable.
+LOG_WIDTH = 160
+
+
+def stdout_console() -> Console:
+    """The console for result tables: the terminal's width, or LOG_WIDTH when
+    stdout is not a terminal (and COLUMNS does not say otherwise)."""
+    import os
+    import sys
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=LOG_WIDTH)
+
+
 def _f(x, nd=4) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
@@ -20,7 +36,7 @@ def ranking_table(measure: dict, top: int | None = None) -> Table:
     t.add_column("x floor", justify="right")
     t.add_column("seed std", justify="right")
     for f in measure["facets"]:
-        t.add_column(f[:10], justify="right")
+        t.add_column(f, justify="right")
     for r, s in enumerate(measure["ranking"][:top] if top else measure["ranking"], 1):
         g = measure["gap"][s]
         lo, hi = g["overall"]["js_ci"]
