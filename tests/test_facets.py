@@ -567,3 +567,18 @@ def test_real_sharegpt_users_spread_over_descriptions(extractor):
         assert len(counts) < 0.9 * len(texts), f
         words = set(re.findall(r"[a-z][a-z'-]*", " ".join(counts).lower()))
         assert words <= vocab, sorted(words - vocab)
+
+
+@pytest.mark.parametrize("text, loud", [
+    ("YEAH WELL YOU ARGUED WITH ME OVER IT", True),
+    ("I DONT THINK THE CODE IS COMPLETE", True),
+    ("FIX IT NOW", True),
+    # Short capitals of an unfenced paste or a list of acronyms are not a raised voice.
+    ("Rewrite the explanation of these addressing modes with more flair:\n\nJMP ABCD\n"
+     "MOV AX, [BX+SI]\nMOV AX, [100]\nMOV AX, BX\nMOV AX, 7\nADD AX, BX\nSUB CX, DX", False),
+    ("what is NP, VP, PRON, PP", False),
+    ("Why did you use the LEFT JOIN?", False),
+])
+def test_shouting_needs_loud_words_not_acronyms(text, loud):
+    from measure.facets.scrub import scrub
+    assert scrub(text).shouting is loud

@@ -452,6 +452,12 @@ def _inline(prose: str):
     words = ALPHA_WORD.findall(prose[:3000])
     caps = sum(1 for w in words if w.isupper())
     shouting = caps >= SHOUT_MIN_WORDS and caps >= SHOUT_RATIO * len(words)
+    long_words = [w for w in words if len(w) >= 4]
+    if shouting and len(long_words) >= SHOUT_MIN_WORDS:
+        # The longer words must be loud too: short capitals alone are mostly
+        # registers, opcodes and acronyms of an unfenced paste (MOV AX, BX).
+        loud = sum(1 for w in long_words if w.isupper())
+        shouting = loud >= SHOUT_RATIO * len(long_words)
     if not shouting and caps:
         # In a calm turn capitals are acronyms (topic), not volume.
         prose = ACRONYM.sub(_acronym, prose)
