@@ -43,6 +43,7 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
         "by_family": m.by_family,
         "dropped": [{"id": d[0], "source": d[1], "facet": d[2], "reason": d[3]} for d in prep.dropped],
         "config": m.config.to_dict(),
+        "representation": prep.representation,
         "data_fingerprint": fingerprint(prep.conversations),
         "units": {"js": "bits", "js_nats": "nats", "kl_forward": "nats, KL(real || sim), alpha=1/k",
                   "kl_backward": "nats, KL(sim || real), alpha=1/k", "tv": "[0,1]", "hellinger": "[0,1]"},

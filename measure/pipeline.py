@@ -74,6 +74,9 @@ class Prepared:
     simulators: list[str]
     embedder_key: str
     dropped: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Provenance for measure.json: which extractor wrote the descriptions,
+    # which model embedded them, which facets came from a file instead.
+    representation: dict = field(default_factory=dict)
 
     @property
     def fit_real(self) -> np.ndarray:
@@ -129,6 +132,9 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
         reporter.log(f"precomputed embeddings for {', '.join(done) or 'no facet'} from {origin}")
         st = Path(origin).stat()
         embedder_key += f"+precomputed:{Path(origin).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        precomputed = {"file": str(origin), "facets": sorted(done)}
+    else:
+        precomputed = None
     total_texts = sum(len(c.texts) for c in table.columns.values() if c.embeddings is None)
     encoded_before = getattr(embedder, "n_encoded", 0)
     cached_before = getattr(embedder, "n_cached", 0)
@@ -145,7 +151,10 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
     prep = Prepared(conversations=list(conversations), table=table, facets=facets, sources=sources,
                     is_real=is_real, heldout=heldout, tasks=tasks, real_names=list(real_names),
                     simulators=list(simulators), embedder_key=embedder_key,
-                    dropped=list(table.failures))
+                    dropped=list(table.failures),
+                    representation={"extractor": getattr(extractor, "cache_key", type(extractor).__name__),
+                                    "embedding_model": getattr(embedder, "key", "none"),
+                                    "precomputed_embeddings": precomputed})
     if len(prep.rows_of(REAL)) < 2:
         raise EnsembleFitError("too few real-user conversations left to fit on "
                                f"({len(prep.rows_of(REAL))}); lower --heldout or add data")

@@ -5,7 +5,8 @@ Accepted files, keyed by conversation id and facet:
   array per facet, named by the facet (e.g. `style`).
 - `.npy`: a single facet: a structured file is not needed; give
   `FACET.npy` next to `ids.npy` in one folder and pass the folder.
-- `.parquet`: columns `id`, `facet`, `embedding` (list of floats); needs pyarrow.
+- `.parquet`: columns `id`, `facet`, `embedding` (list of floats), one row per
+  (conversation, facet).
 
 A key is `source/id` or, when ids are unique across sources, just `id`.
 """
@@ -58,11 +59,12 @@ def load_precomputed(path: str | Path) -> tuple[dict[str, dict[str, np.ndarray]]
                     out[name] = _rows(_read_array(path, lambda name=name: z[name], name), ids, path, name)
         return out, str(path)
     if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
         try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise InputError("reading Parquet needs pyarrow: pip install pyarrow", file=path) from None
-        table = pq.read_table(path).to_pydict()
+            table = pq.read_table(path, columns=None).to_pydict()
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
         for col in ("id", "facet", "embedding"):
             if col not in table:
                 raise InputError(f"missing column '{col}'", file=path, field=col)
