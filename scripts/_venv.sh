@@ -4,7 +4,23 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-PY="${PYTHON:-python3}"
+# Python >= 3.11: $PYTHON if set, else the first of python3, python3.13, ... that is new enough.
+if [ -n "${PYTHON:-}" ]; then
+    PY="$PYTHON"
+else
+    PY=""
+    for cand in python3 python3.13 python3.12 python3.11; do
+        if command -v "$cand" >/dev/null 2>&1 \
+            && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            PY="$cand"; break
+        fi
+    done
+    if [ -z "$PY" ]; then
+        echo "error: ensemble-fit needs Python >= 3.11; found $(python3 --version 2>&1 || echo none)." \
+             "Install one, or point PYTHON at it: PYTHON=/path/to/python3.11 $0" >&2
+        exit 1
+    fi
+fi
 STAMP="$VENV/.ensemble-fit-installed"
 WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/_venv.sh" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ]; then
