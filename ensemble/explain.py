@@ -32,8 +32,11 @@ MIXTURE = "mixture"
 
 # Only glue words: "all", "no", "not", "very" carry behaviour ("all caps",
 # "no greeting"), so sklearn's English list would erase real signal.
+# The slot names of the description vocabulary ("turn 1:", "counts:",
+# "tone:") are in every description of a facet and label nothing.
 STOP_WORDS = frozenset("""a an the and or of to in on for with as by at from is are was were be been
-it its this that these those their there then than into about also but mostly user users""".split())
+it its this that these those their there then than into about also but mostly user users
+turn later counts reactions ending register tone formatting politeness framing""".split())
 # Descriptions are lists of short phrases ("tone: shouting, urgent; formatting:
 # all caps"); a bigram must not join words from two different phrases.
 _PHRASE_BREAK = re.compile(r"[;:,.()\[\]!?\n]+")

@@ -55,6 +55,11 @@ def test_bigrams_stay_inside_one_phrase():
     # no bigram across ':' ',' ';' or across a removed glue word
     assert not {"tone shouting", "shouting urgent", "urgent formatting", "treats assistant"} & set(grams)
     assert "the" not in grams and "a" not in grams
+    # slot names of the vocabulary label nothing
+    assert not {"tone", "formatting"} & set(grams)
+    acts = phrase_ngrams("turn 1: inform request; later turns: request. counts: inform 1, request 3-5")
+    assert {"inform request", "inform", "request"} <= set(acts)
+    assert not {"turn", "later", "counts", "later turns"} & set(acts)
 
 
 def test_row_weighting_changes_term_frequency():
