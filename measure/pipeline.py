@@ -153,7 +153,8 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
                     simulators=list(simulators), embedder_key=embedder_key,
                     dropped=list(table.failures),
                     representation={"extractor": getattr(extractor, "cache_key", type(extractor).__name__),
-                                    "embedding_model": getattr(embedder, "key", "none"),
+                                    "embedding_model": getattr(embedder, "model_name", None),
+                                    "embedding_key": getattr(embedder, "key", "none"),
                                     "precomputed_embeddings": precomputed})
     if len(prep.rows_of(REAL)) < 2:
         raise EnsembleFitError("too few real-user conversations left to fit on "
