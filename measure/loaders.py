@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import gc
 import gzip
+import hashlib
+import heapq
 import json
 import re
 import zlib
@@ -72,6 +74,9 @@ class LoadReport:
     real_deduplicated: int = 0  # paired-layout real conversations seen again in another file
     dropped_sources: dict[str, int] = field(default_factory=dict)  # below min size, under skip
     warnings: list[str] = field(default_factory=list)
+    # With max_per_source: source -> conversations read before sampling,
+    # for the sources that had more than the cap.
+    sampled_from: dict[str, int] = field(default_factory=dict)
 
     @property
     def records_read(self) -> int:
@@ -131,19 +136,41 @@ def iter_conversations(path: str | Path, on_error: str = "raise", report: LoadRe
 
 def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = None,
                  on_error: str = "raise", min_conversations: int = 2,
-                 *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS) -> Dataset:
-    """Load every path into one dataset and split real sources from simulators."""
+                 *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
+                 max_per_source: int | None = None) -> Dataset:
+    """Load every path into one dataset and split real sources from simulators.
+
+    `max_per_source` keeps a uniform random sample of at most that many
+    conversations per source, chosen while streaming (memory stays bounded
+    by the sample, not the log); see `_SourceSample`.
+    """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if not paths:
         raise ConfigError("no input paths given")
+    if max_per_source is not None and (isinstance(max_per_source, bool)
+                                       or not isinstance(max_per_source, int) or max_per_source < 1):
+        raise ConfigError(f"--max-per-source must be a positive integer, got {max_per_source!r}")
     report = LoadReport()
     reader = _Reader(on_error, report, max_turn_chars)
     groups: dict[str, list[Conversation]] = {}
     with _gc_paused():
-        for p in paths:
-            for conv in reader.read(p):
-                groups.setdefault(conv.source, []).append(conv)
+        if max_per_source is None:
+            for p in paths:
+                for conv in reader.read(p):
+                    groups.setdefault(conv.source, []).append(conv)
+        else:
+            sample = _SourceSample(max_per_source)
+            for p in paths:
+                for conv in reader.read(p):
+                    sample.offer(conv)
+            groups = sample.groups()
+            report.sampled_from = {name: n for name, n in sorted(sample.seen.items())
+                                   if n > max_per_source}
+            if report.sampled_from:
+                report.warn(f"kept a random sample of {max_per_source:,} conversations of " +
+                            ", ".join(f"{name} ({n:,})" for name, n in report.sampled_from.items()) +
+                            " (--max-per-source)")
 
     if real:
         unknown = [name for name in real if name not in groups]
@@ -183,6 +210,46 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     if not simulators:
         report.warn("no simulator source: every source is a real-user source")
     return Dataset(conversations, real_sources, simulators, report)
+
+
+class _SourceSample:
+    """A uniform sample of at most `k` conversations per source, by bottom-k
+    hashing: each conversation gets a pseudo-random rank from its task and
+    id, and the k lowest ranks of a source are kept.
+
+    The sample does not depend on file or record order, and it needs memory
+    for k conversations per source only. Ranking by id (not by source) keeps
+    the same ids in every source of the paper's paired layout, so the real
+    users and each simulator's conversations stay matched by goal.
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+        self.heaps: dict[str, list] = {}
+        self.seen: Counter = Counter()
+        self._arrivals = 0
+
+    @staticmethod
+    def rank(conv: Conversation) -> int:
+        digest = hashlib.blake2b(f"{conv.task or ''}\x00{conv.id}".encode(), digest_size=8,
+                                 person=b"ef-sample").digest()
+        return int.from_bytes(digest, "big")
+
+    def offer(self, conv: Conversation) -> None:
+        self._arrivals += 1
+        self.seen[conv.source] += 1
+        # A max-heap on rank (negated); equal ranks keep the earlier arrival.
+        item = (-self.rank(conv), -self._arrivals, conv)
+        heap = self.heaps.setdefault(conv.source, [])
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
+        elif item[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, item)
+
+    def groups(self) -> dict[str, list[Conversation]]:
+        # Back in reading order, as without sampling.
+        return {name: [item[2] for item in sorted(heap, key=lambda item: -item[1])]
+                for name, heap in self.heaps.items()}
 
 
 @contextmanager

@@ -216,6 +216,8 @@ CASES = [
          "argument --facet-weight: expected FACET=W"),
     Case("seed_negative", lambda c: c.run("--seed", "-1"), "--seed must be an integer >= 0, got -1"),
     Case("batch_size_zero", lambda c: c.run("--batch-size", "0"), "--batch-size must be an integer >= 1"),
+    Case("max_per_source_zero", lambda c: c.run("--max-per-source", "0"),
+         "--max-per-source must be a positive integer, got 0"),
     Case("min_above_max_weight", lambda c: c.run("--min-weight", "0.8", "--max-weight", "0.2"),
          "need 0 <= --min-weight <= --max-weight <= 1"),
     Case("max_simulators_zero", lambda c: c.run("--max-simulators", "0"), "--max-simulators must be >= 1"),

@@ -503,3 +503,45 @@ def test_gemini_and_llama_role_names(tmp_path):
     (conv,) = iter_conversations(f)
     # The tool turn is dropped and the two model turns around it merge.
     assert pairs(conv) == [("user", "run it"), ("assistant", "calling\n\ndone"), ("user", "thanks")]
+
+
+# ----------------------------------------------------------------------------- sampling
+
+def test_max_per_source_is_a_uniform_order_free_sample(tmp_path):
+    import random
+    # 4,000 conversations, 30% of them marked; the sample must keep the share.
+    recs = [{"id": f"c{i}", "metadata": {"marked": i % 10 < 3}, "messages": chat(f"turn {i}", "ok")}
+            for i in range(4000)]
+    write_jsonl(tmp_path / "a" / "real.jsonl", recs)
+    shuffled = recs[:]
+    random.Random(7).shuffle(shuffled)
+    write_jsonl(tmp_path / "b" / "real.jsonl", shuffled)
+    small = [{"id": f"s{i}", "messages": chat("hi", "hello")} for i in range(50)]
+    write_jsonl(tmp_path / "a" / "sim_x.jsonl", small)
+    ds = load_dataset(tmp_path / "a", max_per_source=800)
+    kept = ds.by_source()["real"]
+    assert len(kept) == 800 and len(ds.by_source()["sim_x"]) == 50   # small sources stay whole
+    assert abs(sum(c.metadata["marked"] for c in kept) / 800 - 0.3) < 0.05
+    # reading order is kept, and record order in the file does not change the sample
+    assert [int(c.id[1:]) for c in kept] == sorted(int(c.id[1:]) for c in kept)
+    other = load_dataset(tmp_path / "b", max_per_source=800).by_source()["real"]
+    assert {c.id for c in other} == {c.id for c in kept}
+    assert ds.report.sampled_from == {"real": 4000}
+    assert any("random sample of 800" in w and "real (4,000)" in w for w in ds.report.warnings)
+
+
+def test_max_per_source_keeps_paired_ids_matched(tmp_path):
+    recs = [{"id": f"g{i}", "real_messages": chat(f"real {i}", "ok"),
+             "simulated_messages": chat(f"sim {i}", "ok")} for i in range(300)]
+    write_jsonl(tmp_path / "sim_a.jsonl", recs)
+    write_jsonl(tmp_path / "sim_b.jsonl", recs[::-1])
+    groups = load_dataset(tmp_path, max_per_source=40).by_source()
+    ids = {name: {c.id for c in convs} for name, convs in groups.items()}
+    assert len(ids["real"]) == 40 and ids["real"] == ids["sim_a"] == ids["sim_b"]
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True])
+def test_max_per_source_must_be_positive(tmp_path, bad):
+    f = write_jsonl(tmp_path / "real.jsonl", [{"messages": chat("hi", "ok")}] * 2)
+    with pytest.raises(ConfigError, match="--max-per-source must be a positive integer"):
+        load_dataset(f, max_per_source=bad)
