@@ -19,7 +19,7 @@ from .reactions import reactions
 from .turns import analyse_conversation
 
 # Bump whenever any description or feature could change.
-RULES_VERSION = 3
+RULES_VERSION = 4
 NO_USER_TURNS = "no user turns"
 
 

@@ -451,13 +451,7 @@ def _inline(prose: str):
     prose = NUMBER.sub(" <number> ", prose)
     words = ALPHA_WORD.findall(prose[:3000])
     caps = sum(1 for w in words if w.isupper())
-    shouting = caps >= SHOUT_MIN_WORDS and caps >= SHOUT_RATIO * len(words)
-    long_words = [w for w in words if len(w) >= 4]
-    if shouting and len(long_words) >= SHOUT_MIN_WORDS:
-        # The longer words must be loud too: short capitals alone are mostly
-        # registers, opcodes and acronyms of an unfenced paste (MOV AX, BX).
-        loud = sum(1 for w in long_words if w.isupper())
-        shouting = loud >= SHOUT_RATIO * len(long_words)
+    shouting = is_shouting(words, caps)
     if not shouting and caps:
         # In a calm turn capitals are acronyms (topic), not volume.
         prose = ACRONYM.sub(_acronym, prose)
@@ -465,6 +459,19 @@ def _inline(prose: str):
     prose = PLACEHOLDER_RUN.sub(r"\1", prose)
     prose = SPACES.sub(" ", prose).strip()
     return prose, caps, len(words), shouting, n_list
+
+
+def is_shouting(words: list[str], caps: int | None = None) -> bool:
+    """Most words in capitals, the longer ones too: short capitals alone are
+    mostly registers, opcodes and acronyms of an unfenced paste (MOV AX, BX)."""
+    if caps is None:
+        caps = sum(1 for w in words if w.isupper())
+    if caps < SHOUT_MIN_WORDS or caps < SHOUT_RATIO * len(words):
+        return False
+    long_words = [w for w in words if len(w) >= 4]
+    if len(long_words) < SHOUT_MIN_WORDS:
+        return True
+    return sum(1 for w in long_words if w.isupper()) >= SHOUT_RATIO * len(long_words)
 
 
 def _strip_html(prose: str) -> str:

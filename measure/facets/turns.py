@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..conversation import ASSISTANT, USER, Conversation
 from . import lexicon as lx
 from . import lexicon_ml as ml
-from .scrub import DOCUMENT, Scrubbed, scrub
+from .scrub import DOCUMENT, Scrubbed, is_shouting, scrub
 
 MAX_SENTENCES = 30      # sentences examined per turn
 ASSISTANT_TAIL = 300    # characters of an assistant turn checked for a closing question
@@ -170,29 +170,15 @@ def analyse_turn(text: str) -> TurnCues:
             n = len(rx.findall(joined))
             if n:
                 cues[name] = n
-    n_q = n_dir = n_cy = n_st = n_fr = 0
+    kinds = _kind_counts(())
     if own:
         inside = not lx.DIRECTIVE_TRIGGERS.isdisjoint(own)
-        for sent in lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]:
-            kind = _sentence_kind(sent, inside)
-            if kind == "question":
-                n_q += 1
-            elif kind == "directive":
-                n_dir += 1
-            elif kind == "could_you":
-                n_cy += 1
-            elif kind == "statement":
-                n_st += 1
-            elif kind == "fragment":
-                n_fr += 1
+        kinds = _kind_counts(_sentence_kind(sent, inside) for sent in
+                             lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES])
     first = own[0] if own else ""
-    emojis = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
-    emojis += len(lx.EMOTICON.findall(prose)) if (":" in prose or "<3" in prose or "^" in prose
-                                                   or "_" in prose) else 0
     return TurnCues(
         # Words of other scripts are not tokenized; CJK has no spaces at all.
-        scrubbed=s, words=len(own) + other_script // 2, non_english=non_english, cues=cues,
-        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st, n_fragments=n_fr,
+        scrubbed=s, words=len(own) + other_script // 2, non_english=non_english, cues=cues, **kinds,
         greets=bool(lx.GREETING_WORD.match(first) or lx.GREETING_PHRASE.match(lower)),
         opens_affirm=first in lx.AFFIRM_OPENERS,
         opens_negate=first in lx.HARD_NEGATE,
@@ -201,10 +187,30 @@ def analyse_turn(text: str) -> TurnCues:
         validates_early=bool(cues.get("validate")) and (
             len(own) <= 12 or bool(lx.CUES["validate"].search(joined[:EARLY_CHARS]))),
         exclamations=prose.count("!") + prose.count("！"),
-        emojis=emojis,
+        emojis=_emoji_count(prose),
         lowercase_only=len(own) >= 3 and prose == prose.lower(),
         urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
     )
+
+
+_KIND_FIELDS = {"question": "n_questions", "directive": "n_directives", "could_you": "n_could_you",
+                "statement": "n_statements", "fragment": "n_fragments"}
+
+
+def _kind_counts(kinds) -> dict[str, int]:
+    """TurnCues' sentence counters from a stream of sentence kinds."""
+    counts = dict.fromkeys(_KIND_FIELDS.values(), 0)
+    for kind in kinds:
+        if kind in _KIND_FIELDS:
+            counts[_KIND_FIELDS[kind]] += 1
+    return counts
+
+
+def _emoji_count(prose: str) -> int:
+    n = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
+    if ":" in prose or "<3" in prose or "^" in prose or "_" in prose:
+        n += len(lx.EMOTICON.findall(prose))
+    return n
 
 
 def _sentence_kind(sent: str, inside: bool) -> str | None:
@@ -330,39 +336,23 @@ def _foreign_turn(s: Scrubbed) -> TurnCues:
         n = lexicon.count(ml.NEGATED.sub(" ~", tt) if name == "validate" else tt, f)
         if n:
             cues[name] = n
-    n_q = n_dir = n_cy = n_st = n_fr = 0
     sentences = [x for x in ml.SENTENCE_SPLIT.split(f, MAX_SENTENCES) if x and x.strip()]
-    for sent in sentences[:MAX_SENTENCES]:
-        kind = _foreign_sentence(sent)
-        if kind == "question":
-            n_q += 1
-        elif kind == "directive":
-            n_dir += 1
-        elif kind == "could_you":
-            n_cy += 1
-        elif kind == "statement":
-            n_st += 1
-        elif kind == "fragment":
-            n_fr += 1
+    kinds = _kind_counts(_foreign_sentence(sent) for sent in sentences[:MAX_SENTENCES])
     rest_tt, rest_f = _skip_fillers(tt, f, greetings=True)
     opens_negate = ml.NEGATE.opens(tt, f) or ml.NEGATE_ALONE.opens(tt, f)
     validates = bool(cues.get("validate")) and (
         words <= 12 or ml.CUES["validate"].search(tt[:EARLY_CHARS], f[:EARLY_UNSPACED]))
-    emojis = len(lx.EMOJI.findall(prose)) if not prose.isascii() else 0
-    emojis += len(lx.EMOTICON.findall(prose)) if (":" in prose or "<3" in prose or "^" in prose
-                                                   or "_" in prose) else 0
     # Capitals, lowercase-only writing and shouting exist only in scripts with case.
     bare = ml.PLACEHOLDER.sub(" ", prose)
     cased_words = ml.CASED_WORD.findall(bare[:3000])
     caps = sum(1 for w in cased_words if w.isupper())
-    shouting = caps >= 2 and caps >= 0.6 * len(cased_words)
+    shouting = is_shouting(cased_words, caps)
     n_cased = len(ml.CASED_CHAR.findall(bare))
     cased = n_cased > 0 and n_cased * 2 >= len(ml.LETTER.findall(bare))
     if (caps, len(cased_words), shouting) != (s.caps_words, s.alpha_words, s.shouting):
         s = dataclasses.replace(s, caps_words=caps, alpha_words=len(cased_words), shouting=shouting)
     return TurnCues(
-        scrubbed=s, words=words, non_english=True, cues=cues,
-        n_questions=n_q, n_directives=n_dir, n_could_you=n_cy, n_statements=n_st, n_fragments=n_fr,
+        scrubbed=s, words=words, non_english=True, cues=cues, **kinds,
         greets=ml.GREET.opens(tt, f),
         opens_affirm=ml.AFFIRM.opens(tt, f) or ml.AFFIRM_ALONE.opens(tt, f),
         opens_negate=opens_negate,
@@ -371,7 +361,7 @@ def _foreign_turn(s: Scrubbed) -> TurnCues:
                                       or ml.CONTINUE_ALONE.opens(rest_tt, rest_f)),
         validates_early=bool(validates),
         exclamations=prose.count("!") + prose.count("！"),
-        emojis=emojis,
+        emojis=_emoji_count(prose),
         lowercase_only=cased and words >= 3 and bare == bare.lower(),
         urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
         cased=cased,
