@@ -42,6 +42,8 @@ def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="smallest source size accepted (default 2)")
     g.add_argument("--max-turn-chars", type=int, default=None, metavar="N",
                    help="longest user turn accepted, in characters (default 1,000,000)")
+    g.add_argument("--drop-empty-turns", action="store_true",
+                   help="drop empty or whitespace-only user turns instead of rejecting their conversation")
     g.add_argument("--max-per-source", type=int, default=None, metavar="N",
                    help="keep a uniform random sample of at most N conversations per source "
                         "(bounded memory on very large logs; the same ids across paired sources)")
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--min-conversations", type=int, default=2)
     sp.add_argument("--max-turn-chars", type=int, default=None, metavar="N")
     sp.add_argument("--max-per-source", type=int, default=None, metavar="N")
+    sp.add_argument("--drop-empty-turns", action="store_true")
 
     sp = sub.add_parser("measure", help="behaviour distributions and divergences per simulator")
     _add_data(sp, required=True)

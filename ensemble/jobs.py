@@ -22,11 +22,12 @@ def _reporter(args) -> Reporter:
 
 
 def load_data(paths, real=None, on_error="raise", min_conversations=2, reporter: Reporter | None = None,
-              max_turn_chars: int | None = None, max_per_source: int | None = None):
+              max_turn_chars: int | None = None, max_per_source: int | None = None,
+              drop_empty_turns: bool = False):
     from measure.loaders import DEFAULT_MAX_TURN_CHARS, load_dataset
     ds = load_dataset(list(paths), real=real, on_error=on_error, min_conversations=min_conversations,
                       max_turn_chars=max_turn_chars or DEFAULT_MAX_TURN_CHARS,
-                      max_per_source=max_per_source)
+                      max_per_source=max_per_source, drop_empty_turns=drop_empty_turns)
     if reporter is not None:
         rep = ds.report
         if getattr(rep, "skipped", 0):
@@ -92,7 +93,8 @@ def cmd_inspect(args) -> int:
     from measure.loaders import DEFAULT_MAX_TURN_CHARS
     ds = load_dataset(list(args.paths), real=args.real, on_error=args.on_error,
                       max_turn_chars=args.max_turn_chars or DEFAULT_MAX_TURN_CHARS,
-                      min_conversations=args.min_conversations, max_per_source=args.max_per_source)
+                      min_conversations=args.min_conversations, max_per_source=args.max_per_source,
+                      drop_empty_turns=args.drop_empty_turns)
     render_summary(summarize(ds), console)
     return 0
 
@@ -104,7 +106,7 @@ def cmd_measure(args) -> int:
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args.real, args.on_error, args.min_conversations, reporter,
-                   args.max_turn_chars, args.max_per_source)
+                   args.max_turn_chars, args.max_per_source, args.drop_empty_turns)
     meta = _metadata(args, ds)
     m = measure_stage(args, ds, mconf, reporter, meta)
     data = write_measure_outputs(m, args.out)
@@ -136,7 +138,7 @@ def cmd_run(args) -> int:
     demo = not args.data
     data = [_demo_data(args.out, reporter)] if demo else args.data
     ds = load_data(data, args.real, args.on_error, args.min_conversations, reporter,
-                   args.max_turn_chars, args.max_per_source)
+                   args.max_turn_chars, args.max_per_source, args.drop_empty_turns)
     meta = _metadata(args, ds)
     costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
     if (fconf.budget is not None or fconf.cost_penalty) and not costs:

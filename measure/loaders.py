@@ -77,6 +77,7 @@ class LoadReport:
     # With max_per_source: source -> conversations read before sampling,
     # for the sources that had more than the cap.
     sampled_from: dict[str, int] = field(default_factory=dict)
+    empty_turns_dropped: int = 0  # with drop_empty_turns
 
     @property
     def records_read(self) -> int:
@@ -128,21 +129,26 @@ class Dataset:
 # --------------------------------------------------------------------------- public API
 
 def iter_conversations(path: str | Path, on_error: str = "raise", report: LoadReport | None = None,
-                       *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS) -> Iterator[Conversation]:
+                       *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
+                       drop_empty_turns: bool = False) -> Iterator[Conversation]:
     """Yield conversations from a file or a folder (searched recursively)."""
-    reader = _Reader(on_error, report if report is not None else LoadReport(), max_turn_chars)
+    reader = _Reader(on_error, report if report is not None else LoadReport(), max_turn_chars,
+                     drop_empty_turns)
     yield from reader.read(path)
 
 
 def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = None,
                  on_error: str = "raise", min_conversations: int = 2,
                  *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
-                 max_per_source: int | None = None) -> Dataset:
+                 max_per_source: int | None = None, drop_empty_turns: bool = False) -> Dataset:
     """Load every path into one dataset and split real sources from simulators.
 
     `max_per_source` keeps a uniform random sample of at most that many
     conversations per source, chosen while streaming (memory stays bounded
-    by the sample, not the log); see `_SourceSample`.
+    by the sample, not the log); see `_SourceSample`. `drop_empty_turns`
+    drops empty or whitespace-only user turns instead of rejecting their
+    conversation (real logs have them: pasted images, failed captures); the
+    assistant turns around a dropped turn then merge, as in normalization.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -152,7 +158,7 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
                                        or not isinstance(max_per_source, int) or max_per_source < 1):
         raise ConfigError(f"--max-per-source must be a positive integer, got {max_per_source!r}")
     report = LoadReport()
-    reader = _Reader(on_error, report, max_turn_chars)
+    reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns)
     groups: dict[str, list[Conversation]] = {}
     with _gc_paused():
         if max_per_source is None:
@@ -192,6 +198,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
         report.dropped_sources[name] = len(convs)
         del groups[name]
 
+    if report.empty_turns_dropped:
+        report.warn(f"dropped {report.empty_turns_dropped:,} empty user turn(s) (--drop-empty-turns)")
     if not groups:
         reasons = ", ".join(f"{r} ({n})" for r, n in report.reasons.most_common())
         detail = f": {report.skipped} record(s) skipped: {reasons}" if report.skipped else ""
@@ -696,12 +704,16 @@ def _text(value, role: str, path: str) -> str | None:
                path)
 
 
-def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int) -> tuple[Message, ...]:
+def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int,
+                    drop_empty: bool = False) -> tuple[tuple[Message, ...], int]:
+    """The normalized messages, and how many empty user turns were dropped
+    (only with `drop_empty`; otherwise an empty user turn is an error)."""
     if not isinstance(items, list):
         raise _Bad(f"wrong type: '{list_field}' must be a list of messages, got {_kind(items)}",
                    list_field)
     role_key, text_key, roles = layout.role_key, layout.text_key, layout.roles
     out: list[Message] = []
+    dropped = 0
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise _Bad(f"wrong type: each message must be an object, got {_kind(item)}",
@@ -729,7 +741,11 @@ def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int) -> 
             text = _text(text, role, f"{list_field}[{i}].{text_key}")
         if role == USER:
             if not text or text.isspace():
-                raise _Bad("empty user turn: the text is empty or only whitespace",
+                if drop_empty:
+                    dropped += 1
+                    continue
+                raise _Bad("empty user turn: the text is empty or only whitespace "
+                           "(--drop-empty-turns drops such turns and keeps the conversation)",
                            f"{list_field}[{i}].{text_key}")
             if len(text) > max_chars:
                 raise _Bad(f"user turn too large: {len(text):,} characters, the cap is "
@@ -742,7 +758,7 @@ def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int) -> 
     messages = normalize_messages(out)
     if not any(m.role == USER for m in messages):
         raise _Bad(f"no user turn: '{list_field}' has no user message", list_field)
-    return messages
+    return messages, dropped
 
 
 @dataclass(frozen=True)
@@ -760,12 +776,14 @@ class _Where:
 class _Reader:
     """Loading state shared across files: ids seen, paired real conversations."""
 
-    def __init__(self, on_error: str, report: LoadReport, max_turn_chars: int):
+    def __init__(self, on_error: str, report: LoadReport, max_turn_chars: int,
+                 drop_empty_turns: bool = False):
         if on_error not in ON_ERROR_CHOICES:
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.on_error = on_error
         self.report = report
         self.max_turn_chars = max_turn_chars
+        self.drop_empty = drop_empty_turns
         self.seen: dict[tuple, str] = {}  # (source, task, id) -> origin
         self.paired_real: dict[tuple, tuple[str, str]] = {}  # (task, id) -> (hash, origin)
 
@@ -831,13 +849,14 @@ class _Reader:
         if not isinstance(source, str) or not source.strip():
             raise _Bad(f"wrong type: 'source' must be a non-empty string, got {_kind(source)}",
                        "source")
-        messages = _parse_messages(rec[layout.list_field], layout, layout.list_field,
-                                   self.max_turn_chars)
+        messages, dropped = _parse_messages(rec[layout.list_field], layout, layout.list_field,
+                                            self.max_turn_chars, self.drop_empty)
         conv = Conversation(rid if rid is not None else f"{w.stem}:{w.line}", source, messages,
                             task, intent, metadata, _precomputed(rec, ("",)), w.origin)
         if rid is not None:
             self._check_unique(conv, id_field)
             self.seen[(conv.source, conv.task, conv.id)] = w.origin
+        self.report.empty_turns_dropped += dropped
         return [conv]
 
     def _build_paired(self, rec: dict, w: _Where, rid: str | None, id_field: str,
@@ -855,12 +874,13 @@ class _Reader:
             if key not in rec:
                 raise _Bad(f"missing field: paired record has no '{key}'", key)
         cap = self.max_turn_chars
-        sim = Conversation(rid, w.stem,
-                           _parse_messages(rec["simulated_messages"], _PAIRED_SIM,
-                                           "simulated_messages", cap),
+        sim_messages, sim_dropped = _parse_messages(rec["simulated_messages"], _PAIRED_SIM,
+                                                    "simulated_messages", cap, self.drop_empty)
+        sim = Conversation(rid, w.stem, sim_messages,
                            task, intent, metadata, _precomputed(rec, ("", "simulated_")), w.origin)
-        real = Conversation(rid, REAL_PAIRED_SOURCE,
-                            _parse_messages(rec["real_messages"], _PAIRED_REAL, "real_messages", cap),
+        real_messages, real_dropped = _parse_messages(rec["real_messages"], _PAIRED_REAL,
+                                                      "real_messages", cap, self.drop_empty)
+        real = Conversation(rid, REAL_PAIRED_SOURCE, real_messages,
                             task, intent, dict(metadata), _precomputed(rec, ("real_",)), w.origin)
         # The same real user repeats in every simulator's file: keep one copy.
         real_hash = real.content_hash()
@@ -872,6 +892,8 @@ class _Reader:
         if prev is None:
             self._check_unique(real, id_field)
         self.seen[(sim.source, task, rid)] = w.origin
+        # The real side's dropped turns count once, like the real conversation.
+        self.report.empty_turns_dropped += sim_dropped + (real_dropped if prev is None else 0)
         if prev is not None:
             self.report.real_deduplicated += 1
             return [sim]

@@ -545,3 +545,34 @@ def test_max_per_source_must_be_positive(tmp_path, bad):
     f = write_jsonl(tmp_path / "real.jsonl", [{"messages": chat("hi", "ok")}] * 2)
     with pytest.raises(ConfigError, match="--max-per-source must be a positive integer"):
         load_dataset(f, max_per_source=bad)
+
+
+# ----------------------------------------------------------------------------- empty turns
+
+def test_drop_empty_turns_keeps_the_conversation(tmp_path):
+    f = write_jsonl(tmp_path / "real.jsonl", [
+        {"id": "a", "messages": chat("write a poem", "roses...", "  ", "violets...", "thanks")},
+        {"id": "b", "messages": chat("", "hello?")},  # nothing left of the user: still an error
+        {"id": "c", "messages": chat("hi", "hello")}])
+    with pytest.raises(InputError, match="empty user turn.*--drop-empty-turns"):
+        list(iter_conversations(f))
+    report = LoadReport()
+    kept = list(iter_conversations(f, on_error="skip", report=report, drop_empty_turns=True))
+    a = next(c for c in kept if c.id == "a")
+    # The assistant turns around the dropped one merge, as in normalization.
+    assert pairs(a) == [("user", "write a poem"), ("assistant", "roses...\n\nviolets..."),
+                        ("user", "thanks")]
+    assert [c.id for c in kept] == ["a", "c"]
+    # Only kept conversations count their dropped turns; "b" is a skipped record.
+    assert report.empty_turns_dropped == 1 and report.reasons == {"no user turn": 1}
+
+
+def test_dropped_real_turns_count_once_in_the_paired_layout(tmp_path):
+    rec = {"id": "g1", "real_messages": chat("fix this", "done", " ", "ok", "thanks"),
+           "simulated_messages": chat("fix it", "done")}
+    write_jsonl(tmp_path / "sim_a.jsonl", [rec, {**rec, "id": "g2"}])
+    write_jsonl(tmp_path / "sim_b.jsonl", [rec, {**rec, "id": "g2"}])
+    ds = load_dataset(tmp_path, drop_empty_turns=True)
+    assert len(ds.by_source()["real"]) == 2
+    assert ds.report.empty_turns_dropped == 2   # g1 and g2 once each, not once per simulator file
+    assert any("dropped 2 empty user turn(s)" in w for w in ds.report.warnings)
