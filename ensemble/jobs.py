@@ -5,7 +5,6 @@ import json
 import time
 from pathlib import Path
 
-from rich.console import Console
 
 from measure.atomic import ensure_writable_dir
 from measure.errors import ConfigError, EnsembleFitError
@@ -18,7 +17,7 @@ console = terminal.stdout_console()
 
 
 def _reporter(args) -> Reporter:
-    return Reporter(console=Console(stderr=True), enabled=not getattr(args, "quiet", False))
+    return Reporter(console=terminal.stdout_console(stderr=True), enabled=not getattr(args, "quiet", False))
 
 
 def load_data(paths, real=None, on_error="raise", min_conversations=2, reporter: Reporter | None = None,

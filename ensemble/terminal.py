@@ -10,15 +10,17 @@ from rich.table import Table
 LOG_WIDTH = 160
 
 
-def stdout_console() -> Console:
-    """The console for result tables: the terminal's width, or LOG_WIDTH when
-    stdout is not a terminal (and COLUMNS does not say otherwise)."""
+def stdout_console(stderr: bool = False) -> Console:
+    """The console for result tables (or, with `stderr`, for warnings and
+    progress): the terminal's width, or LOG_WIDTH when the stream is not a
+    terminal (and COLUMNS does not say otherwise)."""
     import os
     import sys
 
-    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return Console()
-    return Console(width=LOG_WIDTH)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=LOG_WIDTH)
 
 
 def _f(x, nd=4) -> str:
