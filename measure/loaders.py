@@ -600,7 +600,10 @@ _WILDCHAT = _Layout("conversation", "role", "content", _OPENAI_ROLES)
 _SHAREGPT = _Layout("conversations", "from", "value", _SHAREGPT_ROLES)
 _PAIRED_REAL = _Layout("real_messages", "role", "content", _OPENAI_ROLES)
 _PAIRED_SIM = _Layout("simulated_messages", "role", "content", _OPENAI_ROLES)
-_ID_FIELDS = ("id", "conversation_id", "conversation_hash")
+# Chatbot Arena records pair two models' answers to the same user: the user
+# turns of `conversation_a` are the user's behaviour.
+_ARENA = _Layout("conversation_a", "role", "content", _OPENAI_ROLES)
+_ID_FIELDS = ("id", "conversation_id", "conversation_hash", "question_id")
 
 
 def _kind(value) -> str:
@@ -840,9 +843,12 @@ class _Reader:
             layout = _SHAREGPT
         elif "conversation" in rec:
             layout = _WILDCHAT
+        elif "conversation_a" in rec:
+            layout = _ARENA
         else:
             raise _Bad("missing field: no messages (expected 'messages', 'conversations', "
-                       "'conversation', or 'real_messages' with 'simulated_messages')", "messages")
+                       "'conversation', 'conversation_a', or 'real_messages' with "
+                       "'simulated_messages')", "messages")
         source = rec.get("source", w.stem)
         if source is None:
             source = w.stem

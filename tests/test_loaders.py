@@ -576,3 +576,14 @@ def test_dropped_real_turns_count_once_in_the_paired_layout(tmp_path):
     assert len(ds.by_source()["real"]) == 2
     assert ds.report.empty_turns_dropped == 2   # g1 and g2 once each, not once per simulator file
     assert any("dropped 2 empty user turn(s)" in w for w in ds.report.warnings)
+
+
+def test_chatbot_arena_reads_the_users_side(tmp_path):
+    # lmsys/chatbot_arena_conversations: both sides share the user's turns.
+    f = write_jsonl(tmp_path / "real_arena.jsonl", [
+        {"question_id": "q1", "model_a": "m1", "model_b": "m2", "winner": "model_a", "turn": 2,
+         "conversation_a": chat("name a color", "blue", "another", "red"),
+         "conversation_b": chat("name a color", "green", "another", "pink"), "language": "English"}])
+    (conv,) = iter_conversations(f)
+    assert conv.id == "q1" and conv.source == "real_arena"
+    assert [m.content for m in conv.messages if m.role == "user"] == ["name a color", "another"]
