@@ -28,6 +28,14 @@ class SourceSummary:
     turns_min: int
     turns_max: int
     mean_user_chars: float     # characters per user turn, over all user turns
+    # Share of conversations written mostly in languages other than English,
+    # estimated on an evenly spaced sample of LANGUAGE_SAMPLE conversations.
+    non_english_share: float = 0.0
+    language_sampled: int = 0
+
+
+LANGUAGE_SAMPLE = 200
+LANGUAGE_GAP = 0.25  # a real-vs-simulator difference in that share worth a warning
 
 
 @dataclass
@@ -46,10 +54,26 @@ class DatasetSummary:
     examples: list[str] = field(default_factory=list)
 
 
+def _mostly_non_english(conv) -> bool:
+    from .facets.turns import analyse_turn
+    turns = conv.user_turns[:3]
+    return sum(analyse_turn(t).non_english for t in turns) * 2 > len(turns)
+
+
+def non_english_share(convs: list, sample: int = LANGUAGE_SAMPLE) -> tuple[float, int]:
+    """(share of conversations mostly not in English, conversations looked at)."""
+    if not convs:
+        return 0.0, 0
+    step = max(1, len(convs) // sample)
+    picked = convs[::step][:sample]
+    return sum(_mostly_non_english(c) for c in picked) / len(picked), len(picked)
+
+
 def summarize_source(name: str, is_real: bool, convs: list) -> SourceSummary:
     turns = [c.n_user_turns for c in convs]
     lengths = [len(t) for c in convs for t in c.user_turns]
     tasks = Counter(c.task for c in convs if c.task is not None)
+    share, sampled = non_english_share(convs)
     return SourceSummary(
         name=name, is_real=is_real, n_conversations=len(convs),
         tasks=dict(sorted(tasks.items())),
@@ -57,7 +81,8 @@ def summarize_source(name: str, is_real: bool, convs: list) -> SourceSummary:
         turns_mean=statistics.fmean(turns) if turns else 0.0,
         turns_median=float(statistics.median(turns)) if turns else 0.0,
         turns_min=min(turns, default=0), turns_max=max(turns, default=0),
-        mean_user_chars=statistics.fmean(lengths) if lengths else 0.0)
+        mean_user_chars=statistics.fmean(lengths) if lengths else 0.0,
+        non_english_share=share, language_sampled=sampled)
 
 
 def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
@@ -77,6 +102,19 @@ def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
             if missing:
                 problems.append(f"simulator '{s.name}' has no conversations for task(s) "
                                 f"{', '.join(missing)} that real users have")
+    # Simulators that speak another language than the real users differ on
+    # that alone; say so before the gap is read as behaviour.
+    real_src = [s for s in sources if s.is_real]
+    if real_src:
+        n_real = sum(s.language_sampled for s in real_src)
+        real_share = sum(s.non_english_share * s.language_sampled for s in real_src) / max(n_real, 1)
+        off = [s for s in sources if not s.is_real
+               and abs(s.non_english_share - real_share) > LANGUAGE_GAP]
+        if off:
+            problems.append(
+                f"real users write {real_share:.0%} of conversations mostly in languages other than "
+                f"English, against " + ", ".join(f"{s.name} {s.non_english_share:.0%}" for s in off) +
+                ": that difference shows in every facet's gap (see the style facet's 'language')")
     return problems
 
 
@@ -110,11 +148,13 @@ def render_summary(summary: DatasetSummary, console: Console, max_examples: int 
     table.add_column("tasks")
     table.add_column("user turns mean / median / min-max", justify="right")
     table.add_column("chars per user turn", justify="right")
+    table.add_column("non-English", justify="right")
     for s in summary.sources:
+        approx = "~" if s.language_sampled < s.n_conversations else ""
         table.add_row(Text(s.name), "real" if s.is_real else "simulator", str(s.n_conversations),
                       Text(_tasks_cell(s)),
                       f"{s.turns_mean:.2f} / {s.turns_median:g} / {s.turns_min}-{s.turns_max}",
-                      f"{s.mean_user_chars:.1f}")
+                      f"{s.mean_user_chars:.1f}", f"{approx}{s.non_english_share:.0%}")
     console.print(table)
     console.print(f"{summary.n_conversations} conversations from {summary.n_files} file(s), "
                   f"{summary.records_kept} of {summary.records_read} records kept; "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -587,3 +588,19 @@ def test_chatbot_arena_reads_the_users_side(tmp_path):
     (conv,) = iter_conversations(f)
     assert conv.id == "q1" and conv.source == "real_arena"
     assert [m.content for m in conv.messages if m.role == "user"] == ["name a color", "another"]
+
+
+def test_summary_flags_a_language_gap_between_real_users_and_simulators(tmp_path):
+    zh = ["请帮我写一个函数，计算两个日期之间的天数", "谢谢！能不能加上注释？", "帮我把这段话翻译成英文"]
+    write_jsonl(tmp_path / "real.jsonl",
+                [{"messages": chat(zh[i % 3], "好的……")} for i in range(6)]
+                + [{"messages": chat("please fix this function", "done")} for _ in range(2)])
+    write_jsonl(tmp_path / "sim_en.jsonl", [{"messages": chat("write a poem about rain", "ok")}] * 4)
+    summary = summarize(load_dataset(tmp_path))
+    share = {s.name: s.non_english_share for s in summary.sources}
+    assert share == {"real": 0.75, "sim_en": 0.0}
+    assert any("real users write 75% of conversations mostly in languages other than English, "
+               "against sim_en 0%" in p for p in summary.problems)
+    out = StringIO()
+    render_summary(summary, Console(file=out, width=200))
+    assert "non-English" in out.getvalue() and "75%" in out.getvalue()
