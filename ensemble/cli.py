@@ -34,10 +34,15 @@ def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", action="append", type=Path, required=required, metavar="PATH",
                    help="file or folder of conversations (repeatable; formats are detected per record)")
+    _add_reading(g, on_error="raise")
+
+
+def _add_reading(g, on_error: str) -> None:
+    """How records are read; shared by every subcommand that loads data."""
     g.add_argument("--real", action="append", metavar="NAME",
                    help="source(s) that are real users (default: 'real', 'real:*', 'real_*')")
-    g.add_argument("--on-error", choices=["raise", "skip"], default="raise",
-                   help="stop at the first bad record (default) or skip and count bad records")
+    g.add_argument("--on-error", choices=["raise", "skip"], default=on_error,
+                   help=f"stop at the first bad record or skip and count bad records (default {on_error})")
     g.add_argument("--min-conversations", type=int, default=2, metavar="N",
                    help="smallest source size accepted (default 2)")
     g.add_argument("--max-turn-chars", type=int, default=None, metavar="N",
@@ -121,12 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("inspect", help="summarize a dataset and the problems found in it")
     sp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    sp.add_argument("--real", action="append", metavar="NAME")
-    sp.add_argument("--on-error", choices=["raise", "skip"], default="skip")
-    sp.add_argument("--min-conversations", type=int, default=2)
-    sp.add_argument("--max-turn-chars", type=int, default=None, metavar="N")
-    sp.add_argument("--max-per-source", type=int, default=None, metavar="N")
-    sp.add_argument("--drop-empty-turns", action="store_true")
+    # inspect reports bad records rather than stopping at the first one.
+    _add_reading(sp, on_error="skip")
 
     sp = sub.add_parser("measure", help="behaviour distributions and divergences per simulator")
     _add_data(sp, required=True)

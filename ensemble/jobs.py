@@ -5,7 +5,6 @@ import json
 import time
 from pathlib import Path
 
-
 from measure.atomic import ensure_writable_dir
 from measure.errors import ConfigError, EnsembleFitError
 from measure.pipeline import MeasureConfig, Measurement, measure, prepare
@@ -20,13 +19,19 @@ def _reporter(args) -> Reporter:
     return Reporter(console=terminal.stdout_console(stderr=True), enabled=not getattr(args, "quiet", False))
 
 
-def load_data(paths, real=None, on_error="raise", min_conversations=2, reporter: Reporter | None = None,
-              max_turn_chars: int | None = None, max_per_source: int | None = None,
-              drop_empty_turns: bool = False):
-    from measure.loaders import DEFAULT_MAX_TURN_CHARS, load_dataset
-    ds = load_dataset(list(paths), real=real, on_error=on_error, min_conversations=min_conversations,
-                      max_turn_chars=max_turn_chars or DEFAULT_MAX_TURN_CHARS,
-                      max_per_source=max_per_source, drop_empty_turns=drop_empty_turns)
+def loading_options(args=None) -> dict:
+    """load_dataset's options from the data flags every subcommand shares."""
+    from measure.loaders import DEFAULT_MAX_TURN_CHARS
+    return {"real": getattr(args, "real", None), "on_error": getattr(args, "on_error", "raise"),
+            "min_conversations": getattr(args, "min_conversations", 2),
+            "max_turn_chars": getattr(args, "max_turn_chars", None) or DEFAULT_MAX_TURN_CHARS,
+            "max_per_source": getattr(args, "max_per_source", None),
+            "drop_empty_turns": getattr(args, "drop_empty_turns", False)}
+
+
+def load_data(paths, args=None, reporter: Reporter | None = None):
+    from measure.loaders import load_dataset
+    ds = load_dataset(list(paths), **loading_options(args))
     if reporter is not None:
         rep = ds.report
         if getattr(rep, "skipped", 0):
@@ -89,11 +94,7 @@ def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=N
 def cmd_inspect(args) -> int:
     from measure.loaders import load_dataset
     from measure.summary import render_summary, summarize
-    from measure.loaders import DEFAULT_MAX_TURN_CHARS
-    ds = load_dataset(list(args.paths), real=args.real, on_error=args.on_error,
-                      max_turn_chars=args.max_turn_chars or DEFAULT_MAX_TURN_CHARS,
-                      min_conversations=args.min_conversations, max_per_source=args.max_per_source,
-                      drop_empty_turns=args.drop_empty_turns)
+    ds = load_dataset(list(args.paths), **loading_options(args))
     render_summary(summarize(ds), console)
     return 0
 
@@ -104,8 +105,7 @@ def cmd_measure(args) -> int:
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
-    ds = load_data(args.data, args.real, args.on_error, args.min_conversations, reporter,
-                   args.max_turn_chars, args.max_per_source, args.drop_empty_turns)
+    ds = load_data(args.data, args, reporter)
     meta = _metadata(args, ds)
     m = measure_stage(args, ds, mconf, reporter, meta)
     data = write_measure_outputs(m, args.out)
@@ -136,8 +136,7 @@ def cmd_run(args) -> int:
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     demo = not args.data
     data = [_demo_data(args.out, reporter)] if demo else args.data
-    ds = load_data(data, args.real, args.on_error, args.min_conversations, reporter,
-                   args.max_turn_chars, args.max_per_source, args.drop_empty_turns)
+    ds = load_data(data, args, reporter)
     meta = _metadata(args, ds)
     costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
     if (fconf.budget is not None or fconf.cost_penalty) and not costs:

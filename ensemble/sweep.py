@@ -712,9 +712,7 @@ def run_sweep_command(args) -> int:
 
     t0 = time.perf_counter()
     data = args.data or [jobs._demo_data(out, reporter)]
-    ds = jobs.load_data(data, args.real, args.on_error, args.min_conversations, reporter,
-                        getattr(args, 'max_turn_chars', None), getattr(args, 'max_per_source', None),
-                        getattr(args, 'drop_empty_turns', False))
+    ds = jobs.load_data(data, args, reporter)
     meta = jobs._metadata(args, ds)
     costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
     if (fconf.budget is not None or fconf.cost_penalty) and not costs:

@@ -62,7 +62,7 @@ def load_precomputed(path: str | Path) -> tuple[dict[str, dict[str, np.ndarray]]
         import pyarrow as pa
         import pyarrow.parquet as pq
         try:
-            table = pq.read_table(path, columns=None).to_pydict()
+            table = pq.read_table(path).to_pydict()
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
         for col in ("id", "facet", "embedding"):

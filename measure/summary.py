@@ -55,9 +55,9 @@ class DatasetSummary:
 
 
 def _mostly_non_english(conv) -> bool:
-    from .facets.turns import analyse_turn
+    from .facets.turns import is_non_english
     turns = conv.user_turns[:3]
-    return sum(analyse_turn(t).non_english for t in turns) * 2 > len(turns)
+    return sum(is_non_english(t) for t in turns) * 2 > len(turns)
 
 
 def non_english_share(convs: list, sample: int = LANGUAGE_SAMPLE) -> tuple[float, int]:

@@ -125,10 +125,14 @@ def analyse_conversation(conv: Conversation) -> ConvCues:
                     last_assistant=prev if last_role == ASSISTANT else None)
 
 
+# Question marks, and the marks that end the sentence before a question:
+# English replies, and replies in the user's language (full-width, Arabic).
+_QUESTION_MARKS = {False: "?", True: "?？؟"}
+_SENTENCE_ENDS = {False: ".\n!", True: ".\n!。！？?؟"}
+
+
 def analyse_assistant(text: str, foreign: bool = False) -> AssistantCues:
     """Cues of an assistant turn; `foreign`: it answers a non-English turn."""
-    if foreign:
-        return _foreign_assistant(text)
     tail = text.rstrip()[-ASSISTANT_TAIL:]
     fence = tail.rfind("```")
     if fence != -1:
@@ -136,27 +140,47 @@ def analyse_assistant(text: str, foreign: bool = False) -> AssistantCues:
     para = tail.rstrip().rfind("\n\n")
     if para != -1:
         tail = tail[para:]  # only the closing paragraph speaks to the user
-    q = tail.rfind("?")
+    q = max(tail.rfind(c) for c in _QUESTION_MARKS[foreign])
     asks = False
     if q != -1 and len(tail) - q < 120:
-        start = max(tail.rfind(".", 0, q), tail.rfind("\n", 0, q), tail.rfind("!", 0, q)) + 1
-        question = tail[start:q + 1]
+        start = max(tail.rfind(c, 0, q) for c in _SENTENCE_ENDS[foreign]) + 1
         # A question in the answer itself ("so why give one to a river?") is
         # not addressed to the user; a generic offer is not a question.
-        asks = bool(lx.ADDRESSED.search(question)) and not lx.GENERIC_CLOSER.search(question)
+        asks = _addresses_user(tail[start:q + 1], foreign)
     head = text[:ASSISTANT_HEAD]
     offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
     return AssistantCues(asks_user=asks, offers_options=offers)
 
 
-def analyse_turn(text: str) -> TurnCues:
-    s = scrub(text)
-    prose = s.prose
+def _addresses_user(question: str, foreign: bool) -> bool:
+    if not foreign:
+        return bool(lx.ADDRESSED.search(question)) and not lx.GENERIC_CLOSER.search(question)
+    fq = ml.fold(question)
+    tq = ml.tokens_text(ml.TOKEN.findall(fq))
+    return bool(lx.ADDRESSED.search(question) or ml.ADDRESSED.search(tq, fq)) and not (
+        lx.GENERIC_CLOSER.search(question) or ml.GENERIC_CLOSER.search(tq, fq))
+
+
+def _own_tokens(prose: str) -> tuple[str, list[str], list[str]]:
+    """(lowercased prose, its tokens, the user's own word tokens)."""
     lower = prose.lower()
     if "’" in lower:
         lower = lower.replace("’", "'")
     tokens = lx.TOKEN.findall(lower)
-    own = [t for t in tokens if t[0].isalnum()]
+    return lower, tokens, [t for t in tokens if t[0].isalnum()]
+
+
+def is_non_english(text: str) -> bool:
+    """Whether a user turn is read as non-English: the test `analyse_turn`
+    makes first, without the rest of its work."""
+    prose = scrub(text).prose
+    return _non_english(prose, _own_tokens(prose)[2])[0]
+
+
+def analyse_turn(text: str) -> TurnCues:
+    s = scrub(text)
+    prose = s.prose
+    lower, tokens, own = _own_tokens(prose)
     non_english, other_script = _non_english(prose, own)
     if non_english:
         if s.pasted[DOCUMENT] or ": " in text or "：" in text:
@@ -440,27 +464,3 @@ def _foreign_directive(tt: str, sent: str) -> bool:
         if ml.IMPERATIVE_HEAD.opens(ctt, cf):
             return True
     return False
-
-
-def _foreign_assistant(text: str) -> AssistantCues:
-    """`analyse_assistant` for a reply in another language: full-width and
-    Arabic question marks count, and you-words of the user's language."""
-    tail = text.rstrip()[-ASSISTANT_TAIL:]
-    fence = tail.rfind("```")
-    if fence != -1:
-        tail = tail[fence + 3:]
-    para = tail.rstrip().rfind("\n\n")
-    if para != -1:
-        tail = tail[para:]
-    q = max(tail.rfind("?"), tail.rfind("？"), tail.rfind("؟"))
-    asks = False
-    if q != -1 and len(tail) - q < 120:
-        start = max(tail.rfind(c, 0, q) for c in ".\n!。！？?؟") + 1
-        question = tail[start:q + 1]
-        fq = ml.fold(question)
-        tq = ml.tokens_text(ml.TOKEN.findall(fq))
-        asks = bool(lx.ADDRESSED.search(question) or ml.ADDRESSED.search(tq, fq)) and not (
-            lx.GENERIC_CLOSER.search(question) or ml.GENERIC_CLOSER.search(tq, fq))
-    head = text[:ASSISTANT_HEAD]
-    offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
-    return AssistantCues(asks_user=asks, offers_options=offers)
