@@ -14,16 +14,27 @@ from pathlib import Path
 
 import pytest
 
-from .llm_server import FakeLLMServer, answer_for
 from measure.conversation import Conversation, Message
 from measure.errors import ConfigError, EnsembleFitError
 from measure.facets.base import BEHAVIOUR_FACETS, RAW_FACET
-from measure.facets.llm import (DEFAULT_PROMPTS_DIR, LLMFacetExtractor, MalformedAnswer,
-                                RequestBudgetExceeded, _parse_retry_after, flatten, load_prompts,
-                                parse_answer, render_transcript, truncate_middle)
+from measure.facets.llm import (
+    DEFAULT_PROMPTS_DIR,
+    LLMFacetExtractor,
+    MalformedAnswer,
+    RequestBudgetExceeded,
+    _parse_retry_after,
+    flatten,
+    load_prompts,
+    parse_answer,
+    render_transcript,
+    truncate_middle,
+)
+
+from .llm_server import FakeLLMServer, answer_for
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = dict(backoff_base=0.001, backoff_cap=0.01, concurrency=4)
+# max_failed_share=None: these tests look at failures one by one, without the run-level stop.
+FAST = dict(backoff_base=0.001, backoff_cap=0.01, concurrency=4, max_failed_share=None)
 
 
 def convs(n: int, source: str = "real", marker: str = "") -> list[Conversation]:

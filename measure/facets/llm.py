@@ -25,7 +25,6 @@ import threading
 import time
 import tomllib
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Callable, Iterable
 from ..conversation import ASSISTANT, Conversation
 from ..errors import ConfigError, EnsembleFitError
 from .base import BEHAVIOUR_FACETS, RAW_FACET, FacetRecord
+from .http import check_base_url, describe_location, make_opener, redact
 from .llm_cache import CacheKey, CachedDescription, DescriptionCache
 
 # Bump when the code that turns a conversation into a prompt, or an answer
@@ -44,6 +44,8 @@ DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "configs" / "prompts
 API_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 FATAL_STATUS = frozenset({401, 403, 404})  # wrong key, URL or model: every request would fail
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})  # never followed: see http.py
+DEFAULT_MAX_FAILED_SHARE = 0.05
 THINK_RE = re.compile(r"<think>.*?</think>", re.S)
 
 
@@ -371,16 +373,20 @@ class LLMFacetExtractor:
                  max_tokens: int | None = 512, prompts_dir: str | Path | None = None,
                  max_turn_chars: int = 2000, max_total_chars: int = 24000,
                  json_mode: bool = False, max_consecutive_failures: int | None = 20,
+                 max_failed_share: float | None = DEFAULT_MAX_FAILED_SHARE,
                  progress: Callable[[int, int], None] | None = None):
         if not base_url or not model:
             raise ConfigError("the LLM extractor needs --base-url and --model")
+        if max_failed_share is not None and (isinstance(max_failed_share, bool)
+                                             or not 0 <= max_failed_share <= 1):
+            raise ConfigError(f"--max-failed-share must be between 0 and 1, got {max_failed_share!r}")
         if concurrency < 1 or max_retries < 0 or max_format_retries < 0:
             raise ConfigError("concurrency must be >= 1 and retry counts >= 0")
         if request_budget is not None and request_budget < 0:
             raise ConfigError("--request-budget must be >= 0")
         if max_turn_chars < 100 or max_total_chars < max_turn_chars:
             raise ConfigError("max_turn_chars must be >= 100 and max_total_chars >= max_turn_chars")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
         self.api_key_env = api_key_env
@@ -395,17 +401,19 @@ class LLMFacetExtractor:
         self.max_turn_chars, self.max_total_chars = max_turn_chars, max_total_chars
         self.json_mode = json_mode
         self.max_consecutive_failures = max_consecutive_failures
+        self.max_failed_share = max_failed_share
         self.progress = progress
         self.prompts = load_prompts(prompts_dir)
         root = Path(cache_dir) if cache_dir is not None else _default_cache_root()
         self.cache = DescriptionCache(root / "llm-facets")
         self.stats = ExtractionStats()
         self.failures: list[tuple[str, str, str, str]] = []
+        self.failed_conversations = 0  # conversations of the last `extract` with a failed facet
         self._lock = threading.Lock()
         self._rng = random.Random(seed)   # backoff jitter, reproducible
         self._stop = threading.Event()
         self._budget_hit = False
-        self._opener = _opener_for(self.base_url)
+        self._opener = make_opener(self.base_url)
 
     # -- identity
 
@@ -421,6 +429,16 @@ class LLMFacetExtractor:
 
     def _api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) or os.environ.get(API_KEY_FALLBACK_ENV) or None
+
+    def _redact_key(self, text: str) -> str:
+        """Only the key itself (descriptions may legitimately say 'password: ...')."""
+        key = self._api_key()
+        return text.replace(key, "[redacted]") if key and len(key) >= 4 and key in text else text
+
+    def _redact(self, text: str) -> str:
+        """`text` safe to print, log or write: no key, no token-shaped string."""
+        keys = (os.environ.get(self.api_key_env), os.environ.get(API_KEY_FALLBACK_ENV))
+        return redact(text, tuple(k for k in keys if k))
 
     # -- planning
 
@@ -504,13 +522,33 @@ class LLMFacetExtractor:
         order = {f: k for k, f in enumerate(facets)}
         rows = sorted(((i, order[j.facet], j, reason) for j, reason in failed for i in j.rows),
                       key=lambda t: (t[0], t[1]))
-        self.failures = [(conversations[i].id, conversations[i].source, j.facet, reason)
+        self.failures = [(conversations[i].id, conversations[i].source, j.facet, self._redact(reason))
                          for i, _, j, reason in rows]
+        self.failed_conversations = len({i for i, *_ in rows})
         if self._budget_hit:
             remaining = sum(len(j.rows) for j in unfinished)
             described = len(pending) - len(unfinished) - len(failed)
             raise RequestBudgetExceeded(self.request_budget, described, remaining, self.cache.root)
+        self._check_failed_share(len(conversations))
         return records
+
+    def _check_failed_share(self, n_conversations: int) -> None:
+        """Stop when more conversations failed than `max_failed_share` allows:
+        a measurement on what is left would silently describe another sample."""
+        n_failed = self.failed_conversations
+        if (self.max_failed_share is None or not n_conversations
+                or n_failed <= self.max_failed_share * n_conversations):
+            return
+        reasons: dict[str, int] = {}
+        for *_, reason in self.failures:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        shown = "; ".join(f"{r} ({n})" for r, n in top)
+        raise EnsembleFitError(
+            f"facet extraction failed for {n_failed} of {n_conversations} conversations "
+            f"({n_failed / n_conversations:.1%}), more than --max-failed-share "
+            f"{self.max_failed_share:.1%}; most common reasons: {shown}. Finished descriptions are "
+            "cached: fix the cause and run again, or raise --max-failed-share to measure without them")
 
     def _run_jobs(self, pending: list[_Job], records, failed) -> list[_Job]:
         """Answer jobs on worker threads; returns jobs left unfinished by a stop."""
@@ -600,6 +638,8 @@ class LLMFacetExtractor:
             try:
                 content = self._request(messages, retry=not first)
                 fields = parse_answer(content, prompt.keys)
+                # A model that echoes the key must not put it in the cache or the outputs.
+                fields = {k: self._redact_key(v) for k, v in fields.items()}
                 return CachedDescription(flatten(fields, prompt.keys), fields)
             except _Transient as exc:
                 with self._lock:
@@ -671,6 +711,14 @@ class LLMFacetExtractor:
                 detail = _error_message(exc.read() or b"")
             except (OSError, http.client.HTTPException):
                 detail = str(exc.reason)
+            # Error bodies echo requests, keys included: scrub before any use.
+            detail = self._redact(detail)
+            if status in REDIRECT_STATUS:
+                where = self._redact(describe_location(exc.headers.get("Location"), self.url))
+                raise ConfigError(
+                    f"LLM server {self.url} answered HTTP {status} (a redirect to {where}); redirects "
+                    "are not followed, so the API key never goes to an address you did not give: "
+                    "set --base-url to the server's final address") from None
             if status in RETRYABLE_STATUS:
                 raise _Transient(f"http {status}", detail,
                                  _parse_retry_after(exc.headers.get("Retry-After"))) from None
@@ -683,7 +731,7 @@ class LLMFacetExtractor:
             # URLError is an OSError; covers refused, reset and timed-out connections.
             reason = getattr(exc, "reason", exc)
             kind = "timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else "connection"
-            raise _Transient(kind, str(reason)) from None
+            raise _Transient(kind, self._redact(str(reason))) from None
         try:
             payload = json.loads(raw)
             choice = payload["choices"][0]
@@ -706,11 +754,3 @@ def _default_cache_root() -> Path:
         return Path(os.environ["ENSEMBLE_FIT_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ensemble-fit"
-
-
-def _opener_for(base_url: str) -> urllib.request.OpenerDirector:
-    """Direct connections to a local server even when a proxy is configured."""
-    host = urllib.parse.urlsplit(base_url).hostname or ""
-    if host in ("localhost", "127.0.0.1", "::1"):
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
