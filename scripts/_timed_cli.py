@@ -50,10 +50,10 @@ def install() -> None:
 
     progress.Reporter.stage = stage
     outputs.write_measure_outputs = _timed(outputs.write_measure_outputs, "write measure outputs")
-    from ensemble import jobs
+    from ensemble.cli import commands as jobs
     jobs.load_data = _timed(jobs.load_data, "load data")
     try:
-        from ensemble import run
+        from ensemble.mixture import fit as run
         run.write_weights = _timed(run.write_weights, "write weights")
     except ImportError:
         pass

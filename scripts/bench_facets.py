@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from measure.demo import BEHAVIOURS, generate_source  # noqa: E402
+from ensemble.demo.generator import BEHAVIOURS, generate_source  # noqa: E402
 from measure.facets import sharegpt  # noqa: E402
 from measure.facets.base import BEHAVIOUR_FACETS  # noqa: E402
 from measure.facets.offline import RuleFacetExtractor  # noqa: E402

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from ensemble import optimizer as opt  # noqa: E402
+from ensemble.mixture import optimizer as opt  # noqa: E402
 
 
 def make_data(S, F, k, seed, alpha):
@@ -58,7 +58,7 @@ def main(argv=None):
           f"Dirichlet({args.alpha}), median of {args.repeats} after warm-up")
     for div in opt.DIVERGENCES:
         for cold in (True, False):
-            t, r = timed(lambda: opt.fit_mixture(P, q, names, divergence=div), args.repeats, cold)
+            t, r = timed(lambda: opt.solve_mixture(P, q, names, divergence=div), args.repeats, cold)
             print(f"  {div:<10} {'cold' if cold else 'warm'}: {t:7.3f} s   "
                   f"objective {r.objective:.6f} {r.units}  solver {r.solver}  status {r.status}  "
                   f"duality gap {r.duality_gap:.1e}  FW gap {r.fw_gap:.1e}  "
@@ -68,7 +68,7 @@ def main(argv=None):
     for K in (args.K, 2):
         n_supports = opt._n_supports(plain, K)
         for div in opt.DIVERGENCES:
-            t, r = timed(lambda: opt.fit_mixture(P, q, names, divergence=div, max_simulators=K),
+            t, r = timed(lambda: opt.solve_mixture(P, q, names, divergence=div, max_simulators=K),
                          reps, cold=True)
             print(f"  {div:<10} max_simulators={K} ({n_supports} supports -> {r.method}): "
                   f"{t:7.3f} s   {r.n_solves} support solves   objective {r.objective:.6f} "

@@ -244,7 +244,7 @@ def main(argv=None) -> int:
     ap.add_argument("--mauve-iter", type=int, default=500)
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = ap.parse_args(argv)
-    from ensemble.settings import default_cache_dir
+    from ensemble.cli.settings import default_cache_dir
     cache = args.cache or default_cache_dir()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     facets = [f.strip() for f in args.facets.split(",") if f.strip()]

@@ -2,7 +2,7 @@
 
 Mehri et al. (2026) compare 25 simulators with real users on 5,000
 conversations each, split between coding and writing. This script builds the
-same shape from the demo personas (`measure/demo.py`):
+same shape from the demo personas (`ensemble/demo/generator.py`):
 
 * every simulator is a seeded Dirichlet mixture over the 7 demo personas.
   The concentration cycles through 0.15 / 0.5 / 2 / 8, so some simulators are
@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from measure.demo import PERSONAS, UNMATCHED_BEHAVIOUR, generate_source  # noqa: E402
+from ensemble.demo.generator import PERSONAS, UNMATCHED_BEHAVIOUR, generate_source  # noqa: E402
 
 # 25 simulator names in the spirit of the paper's list (7 closed, 16 open, 2 user models).
 SIMULATOR_NAMES = (

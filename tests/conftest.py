@@ -22,7 +22,7 @@ def shared_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
-    from measure.demo import write_demo
+    from ensemble.demo.generator import write_demo
     return write_demo(tmp_path_factory.mktemp("demo-data"))
 
 

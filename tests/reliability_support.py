@@ -81,7 +81,7 @@ def tiny_model(tmp_path_factory) -> Path:
 
 def demo_data(tmp_path_factory) -> Path:
     if "data" not in _memo:
-        from measure.demo import write_demo
+        from ensemble.demo.generator import write_demo
         _memo["data"] = write_demo(tmp_path_factory.mktemp("small-demo"), n_per_simulator=40, n_real=120)
     return _memo["data"]
 

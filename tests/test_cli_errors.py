@@ -17,7 +17,13 @@ import pytest
 
 from ensemble.cli import main
 from ensemble.sampler import SimulatorSampler
-from tests.reliability_support import assert_same_outputs, baseline, demo_data, encoded, run_args
+from tests.reliability_support import (
+    assert_same_outputs,
+    baseline,
+    demo_data,
+    encoded,
+    run_args,
+)
 
 FAST = ["--bootstrap", "20", "--codebook-seeds", "1", "--weight-bootstrap", "5", "--no-report"]
 
@@ -392,8 +398,7 @@ def test_inspect_counts_the_skipped_record(base, tmp_path, capsys):
 # ------------------------------------- valid config values that used to crash
 
 def test_config_k_as_one_number_and_include_raw_twice(tmp_path):
-    from ensemble import settings
-    from ensemble.cli import build_parser
+    from ensemble.cli import build_parser, settings
     conf = tmp_path / "c.toml"
     conf.write_text("[measure]\nk = 20\ninclude_raw = true\nfacets = [\"style\", \"style\"]\n")
     args = build_parser().parse_args(["run", "--config", str(conf), "--include-raw"])

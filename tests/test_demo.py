@@ -8,11 +8,18 @@ from collections import Counter
 
 import pytest
 
-from measure.conversation import ASSISTANT, USER, normalize_messages
-from measure.demo import (
-    BEHAVIOURS, HIDDEN_BEHAVIOURS, PERSONAS, REAL_COMPOSITION, TOPIC_POOLS, generate_demo,
-    generate_source, real_counts, write_demo,
+from ensemble.demo.generator import (
+    BEHAVIOURS,
+    HIDDEN_BEHAVIOURS,
+    PERSONAS,
+    REAL_COMPOSITION,
+    TOPIC_POOLS,
+    generate_demo,
+    generate_source,
+    real_counts,
+    write_demo,
 )
+from measure.conversation import ASSISTANT, USER, normalize_messages
 from measure.errors import ConfigError
 
 SPEC_PERSONAS = {"sim_terse", "sim_polite_frontloader", "sim_incremental", "sim_corrector",

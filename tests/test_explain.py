@@ -6,14 +6,29 @@ import math
 
 import numpy as np
 import pytest
-
 from scipy.stats import fisher_exact
 
-from ensemble.explain import (adjust_pvalues, class_term_counts, classify, cluster_status, coverage_density,
-                              ctfidf, label_of, mixture_source, phrase_ngrams, representatives, snippet,
-                              top_terms, two_proportion_pvalues)
-from ensemble.simmap import complementary_pairs, dendrogram_order, extreme_pairs, simulator_map
-
+from ensemble.report.explain import (
+    adjust_pvalues,
+    class_term_counts,
+    classify,
+    cluster_status,
+    coverage_density,
+    ctfidf,
+    label_of,
+    mixture_source,
+    phrase_ngrams,
+    representatives,
+    snippet,
+    top_terms,
+    two_proportion_pvalues,
+)
+from ensemble.report.simmap import (
+    complementary_pairs,
+    dendrogram_order,
+    extreme_pairs,
+    simulator_map,
+)
 
 # ---------------------------------------------------------------- c-TF-IDF
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ensemble.demo.generator import BEHAVIOURS, PERSONAS, generate_source
+from ensemble.demo.topics import TOPIC_POOLS
 from measure.conversation import Conversation, Message
-from measure.demo import BEHAVIOURS, PERSONAS, generate_source
-from measure.demo_text import TOPIC_POOLS
 from measure.facet_table import raw_user_text
 from measure.facets import sharegpt
 from measure.facets.base import BEHAVIOUR_FACETS

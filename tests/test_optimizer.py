@@ -10,14 +10,14 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import xlogy
 
-from ensemble import optimizer as opt
-from ensemble.optimizer import MixtureInfeasible, MixtureSolveError, fit_mixture
+from ensemble.mixture import optimizer as opt
+from ensemble.mixture.optimizer import MixtureInfeasible, MixtureSolveError, solve_mixture
 
 LN2 = math.log(2)
 
 
 # ---------------------------------------------------------------- ground truth
-# Written from the definitions, independently of ensemble.optimizer.
+# Written from the definitions, independently of ensemble.mixture.optimizer.
 
 def _js_rows(M, q):
     """JS(m, q) in bits for every row m of M."""
@@ -152,7 +152,7 @@ def test_matches_brute_force_on_three_simulators(div, case):
             q[f][9:] = 0.0
             P[f] /= P[f].sum(axis=1, keepdims=True)
             q[f] /= q[f].sum()
-    res = fit_mixture(P, q, names, divergence=div)
+    res = solve_mixture(P, q, names, divergence=div)
     brute = brute3(P, q, div)
     assert res.solver == "CLARABEL" and res.status == "optimal" and res.method == "convex"
     assert abs(res.objective - brute) <= 1e-6
@@ -171,7 +171,7 @@ def test_matches_brute_force_on_three_simulators(div, case):
 @pytest.mark.parametrize("S,seed", [(10, 21), (15, 22), (20, 23)])
 def test_matches_slsqp_with_random_starts(div, S, seed):
     P, q, names = make(S, 3, 25, seed=seed, alpha=0.7)
-    res = fit_mixture(P, q, names, divergence=div)
+    res = solve_mixture(P, q, names, divergence=div)
     best = slsqp_best(P, q, S, div=div, seed=seed)
     assert abs(res.objective - best) <= 1e-6
     assert res.objective <= best + 1e-9
@@ -189,7 +189,7 @@ def test_planted_mixture_is_recovered(div):
     w_true = np.zeros(8)
     w_true[[1, 4, 6]] = [0.5, 0.3, 0.2]
     q = {f: w_true @ P[f] for f in P}
-    res = fit_mixture(P, q, names, divergence=div)
+    res = solve_mixture(P, q, names, divergence=div)
     assert np.abs(res.weight_vector(names) - w_true).sum() <= 1e-3
     assert res.objective <= 1e-7
     assert set(res.support) >= {"s1", "s4", "s6"}
@@ -197,14 +197,14 @@ def test_planted_mixture_is_recovered(div):
 
 def test_facet_weights_are_normalised_and_zero_drops_a_facet():
     P, q, names = make(6, 2, 15, seed=41)
-    both = fit_mixture(P, q, names, facet_weights={"f0": 3.0, "f1": 1.0})
+    both = solve_mixture(P, q, names, facet_weights={"f0": 3.0, "f1": 1.0})
     assert both.facet_weights == {"f0": 0.75, "f1": 0.25}
     w = both.weight_vector(names)
     assert both.objective == pytest.approx(
         0.75 * truth(w, {"f0": P["f0"]}, {"f0": q["f0"]})
         + 0.25 * truth(w, {"f1": P["f1"]}, {"f1": q["f1"]}), abs=1e-12)
-    only0 = fit_mixture(P, q, names, facet_weights={"f0": 1.0, "f1": 0.0})
-    alone = fit_mixture({"f0": P["f0"]}, {"f0": q["f0"]}, names)
+    only0 = solve_mixture(P, q, names, facet_weights={"f0": 1.0, "f1": 0.0})
+    alone = solve_mixture({"f0": P["f0"]}, {"f0": q["f0"]}, names)
     assert only0.objective == pytest.approx(alone.objective, abs=1e-8)
     assert set(only0.per_facet) == {"f0", "f1"}          # still reported
     assert opt.mixture_objective(only0.weight_vector(names), P, q, {"f0": 1, "f1": 0}) == \
@@ -235,15 +235,15 @@ def test_units_and_values_match_measure_divergence():
         m = w @ P[f]
         assert js[f] == pytest.approx(divergence.js(q[f], m), abs=1e-12)       # bits
         assert kl[f] == pytest.approx(divergence.kl(q[f], m), abs=1e-12)       # nats, alpha 1/k
-    assert fit_mixture(P, q, names).units == "bits"
-    assert fit_mixture(P, q, names, divergence="kl_forward").units == "nats"
+    assert solve_mixture(P, q, names).units == "bits"
+    assert solve_mixture(P, q, names, divergence="kl_forward").units == "nats"
 
 
 # ---------------------------------------------------------------- certificates
 
 def test_certificates_small_at_optimum_and_large_at_bad_points():
     P, q, names = make(12, 3, 20, seed=51)
-    res = fit_mixture(P, q, names)
+    res = solve_mixture(P, q, names)
     assert res.fw_gap <= 1e-6 and res.duality_gap <= 1e-6
     w = res.weight_vector(names)
     assert opt.frank_wolfe_gap(w, P, q) <= 1e-6
@@ -278,7 +278,7 @@ def test_bounds_include_exclude_budget_match_slsqp():
     costs = {n: c for n, c in zip(names, [1.0, 2.0, 0.5, 3.0, 1.5, 0.8, 2.5, 1.2])}
     kwargs = dict(min_weight={"s3": 0.1}, max_weight=0.35, include=["s5"], exclude=["s0"],
                   costs=costs, budget=1.4)
-    res = fit_mixture(P, q, names, **kwargs)
+    res = solve_mixture(P, q, names, **kwargs)
     lb = {"s3": 0.1, "s5": opt.INCLUDE_EPS}
     ub = {n: 0.35 for n in names}
     ub["s0"] = 0.0
@@ -299,8 +299,8 @@ def test_cost_penalty_adds_linear_term():
     P, q, names = make(S, 2, 15, seed=62)
     c = np.linspace(0.0, 1.0, S)
     costs = dict(zip(names, c))
-    plain = fit_mixture(P, q, names)
-    pen = fit_mixture(P, q, names, costs=costs, cost_penalty=0.05)
+    plain = solve_mixture(P, q, names)
+    pen = solve_mixture(P, q, names, costs=costs, cost_penalty=0.05)
     best = slsqp_best(P, q, S, lin=0.05 * c)
     assert abs(pen.objective - best) <= 1e-6
     assert pen.objective == pytest.approx(pen.divergence_value + 0.05 * pen.expected_cost, abs=1e-12)
@@ -310,11 +310,11 @@ def test_cost_penalty_adds_linear_term():
 
 def test_cached_problem_picks_up_new_bounds():
     P, q, names = make(6, 2, 15, seed=63)
-    free = fit_mixture(P, q, names)
+    free = solve_mixture(P, q, names)
     top = max(free.weights.values())
-    capped = fit_mixture(P, q, names, max_weight=top / 2)     # same data: cache hit
+    capped = solve_mixture(P, q, names, max_weight=top / 2)     # same data: cache hit
     assert max(capped.weights.values()) <= top / 2 + 1e-8
-    again = fit_mixture(P, q, names)
+    again = solve_mixture(P, q, names)
     assert again.weights == pytest.approx(free.weights, abs=1e-9)
 
 
@@ -323,7 +323,7 @@ def _best_over_supports(P, q, names, K, sizes, **kw):
     for size in sizes:
         for sup in itertools.combinations(names, size):
             try:
-                r = fit_mixture(P, q, names, exclude=[n for n in names if n not in sup], **kw)
+                r = solve_mixture(P, q, names, exclude=[n for n in names if n not in sup], **kw)
             except MixtureInfeasible:
                 continue
             best = min(best, r.objective)
@@ -333,7 +333,7 @@ def _best_over_supports(P, q, names, K, sizes, **kw):
 @pytest.mark.parametrize("K", [1, 2, 3])
 def test_exact_enumeration_equals_brute_force_over_supports(K):
     P, q, names = make(7, 2, 15, seed=71)
-    res = fit_mixture(P, q, names, max_simulators=K)
+    res = solve_mixture(P, q, names, max_simulators=K)
     assert res.method == "exact_enumeration"
     assert len(res.support) <= K
     assert res.objective == pytest.approx(_best_over_supports(P, q, names, K, [K]), abs=1e-9)
@@ -342,7 +342,7 @@ def test_exact_enumeration_equals_brute_force_over_supports(K):
 
 def test_enumeration_with_min_weight_tries_every_size():
     P, q, names = make(6, 2, 15, seed=72)
-    res = fit_mixture(P, q, names, max_simulators=3, min_weight=0.2)
+    res = solve_mixture(P, q, names, max_simulators=3, min_weight=0.2)
     assert res.method == "exact_enumeration"
     assert all(res.weights[n] >= 0.2 - 1e-8 for n in res.support)
     brute = _best_over_supports(P, q, names, 3, [1, 2, 3], min_weight=0.2)
@@ -351,12 +351,12 @@ def test_enumeration_with_min_weight_tries_every_size():
 
 def test_enumeration_respects_include_and_exclude():
     P, q, names = make(7, 2, 15, seed=73)
-    res = fit_mixture(P, q, names, max_simulators=2, include=["s6"], exclude=["s0", "s1"])
+    res = solve_mixture(P, q, names, max_simulators=2, include=["s6"], exclude=["s0", "s1"])
     assert "s6" in res.support and res.weights["s6"] >= opt.INCLUDE_EPS - 1e-9
     assert res.weights["s0"] == 0 and res.weights["s1"] == 0
     best = math.inf
     for other in ["s2", "s3", "s4", "s5"]:
-        r = fit_mixture(P, q, names, include=["s6"],
+        r = solve_mixture(P, q, names, include=["s6"],
                         exclude=[n for n in names if n not in ("s6", other)])
         best = min(best, r.objective)
     assert res.objective == pytest.approx(best, abs=1e-9)
@@ -364,7 +364,7 @@ def test_enumeration_respects_include_and_exclude():
 
 def test_greedy_when_enumeration_is_too_large():
     P, q, names = make(7, 2, 15, seed=74)
-    res = fit_mixture(P, q, names, max_simulators=3, max_enumerate=0)
+    res = solve_mixture(P, q, names, max_simulators=3, max_enumerate=0)
     assert res.method == "greedy" and len(res.support) <= 3
     # the same greedy path, by hand
     chosen, obj = [], None
@@ -374,12 +374,12 @@ def test_greedy_when_enumeration_is_too_large():
             if c in chosen:
                 continue
             sup = chosen + [c]
-            scores[c] = fit_mixture(P, q, names, exclude=[n for n in names if n not in sup]).objective
+            scores[c] = solve_mixture(P, q, names, exclude=[n for n in names if n not in sup]).objective
         pick = min(scores, key=scores.get)
         chosen.append(pick)
         obj = scores[pick]
     assert res.objective == pytest.approx(obj, abs=1e-9)
-    exact = fit_mixture(P, q, names, max_simulators=3)
+    exact = solve_mixture(P, q, names, max_simulators=3)
     assert exact.objective <= res.objective + 1e-9
 
     table = opt.greedy_forward(P, q, names, 3)
@@ -410,7 +410,7 @@ def test_best_single_and_single_objectives():
 
 def test_fallback_to_scs_when_clarabel_raises(monkeypatch):
     P, q, names = make(5, 2, 12, seed=81)
-    ref = fit_mixture(P, q, names)
+    ref = solve_mixture(P, q, names)
     real = opt._run_solver
 
     def broken(problem, solver):
@@ -419,7 +419,7 @@ def test_fallback_to_scs_when_clarabel_raises(monkeypatch):
         return real(problem, solver)
 
     monkeypatch.setattr(opt, "_run_solver", broken)
-    res = fit_mixture(P, q, names)
+    res = solve_mixture(P, q, names)
     assert res.solver == "SCS"
     assert res.status in ("optimal", "optimal_inaccurate")
     assert res.objective == pytest.approx(ref.objective, abs=1e-5)
@@ -428,7 +428,7 @@ def test_fallback_to_scs_when_clarabel_raises(monkeypatch):
 def test_fallback_to_scs_when_clarabel_status_is_bad(monkeypatch):
     P, q, names = make(5, 2, 12, seed=82)
     monkeypatch.setitem(opt._SOLVER_OPTS, "CLARABEL", {"max_iter": 1})
-    res = fit_mixture(P, q, names)
+    res = solve_mixture(P, q, names)
     assert res.solver == "SCS"
 
 
@@ -440,7 +440,7 @@ def test_every_solver_failing_is_reported(monkeypatch):
 
     monkeypatch.setattr(opt, "_run_solver", broken)
     with pytest.raises(MixtureSolveError, match="CLARABEL.*SCS"):
-        fit_mixture(P, q, names)
+        solve_mixture(P, q, names)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -460,7 +460,7 @@ def test_every_solver_failing_is_reported(monkeypatch):
 def test_infeasible_constraints_raise_with_reason(kwargs, match):
     P, q, names = make(6, 1, 10, seed=91)
     with pytest.raises(MixtureInfeasible, match=match) as info:
-        fit_mixture(P, q, names, **kwargs)
+        solve_mixture(P, q, names, **kwargs)
     assert isinstance(info.value, ValueError)
 
 
@@ -477,13 +477,13 @@ def test_bad_inputs_raise(bad):
     else:
         q["f0"] = q["f0"][:-1]
     with pytest.raises(ValueError):
-        fit_mixture(P, q, names)
+        solve_mixture(P, q, names)
 
 
 def test_medium_problem_is_certified():
     P, q, names = make(25, 3, 200, seed=99, alpha=0.5)
     for div in ("js", "kl_forward"):
-        res = fit_mixture(P, q, names, divergence=div)
+        res = solve_mixture(P, q, names, divergence=div)
         assert res.solver == "CLARABEL"
         assert res.fw_gap <= 1e-6 and res.duality_gap <= 1e-6
         assert res.objective == pytest.approx(res.solver_objective, abs=1e-6)

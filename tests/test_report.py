@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from ensemble.report.render import print_explain_summary, write_report
 from measure import divergence as dv
 from measure.conversation import Conversation, Message
 from measure.distributions import histogram
 from measure.facet_table import FacetColumn, FacetTable
 from measure.outputs import write_measure_outputs
 from measure.pipeline import REAL, MeasureConfig, Measurement, Prepared, pairwise_matrix
-
-from ensemble.report import print_explain_summary, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -312,7 +311,7 @@ def test_report_without_weights_or_explain(tmp_path):
 
 
 def test_explain_with_mixture_on_hand_made_measurement(tmp_path):
-    from ensemble.explain import explain
+    from ensemble.report.explain import explain
     ex = explain(fake_measurement(), {"sim_a": 0.6, "sim_b": 0.4})
     fx = ex["facets"]["style"]
     labels = {c["id"]: c["label"] for c in fx["clusters"]}
@@ -332,9 +331,9 @@ def test_explain_with_mixture_on_hand_made_measurement(tmp_path):
 
 
 def test_plots_are_pngs_and_byte_stable(tmp_path):
-    from ensemble import plots
-    from ensemble.explain import explain
-    from ensemble.simmap import from_measurement
+    from ensemble.report import plots
+    from ensemble.report.explain import explain
+    from ensemble.report.simmap import from_measurement
     m = fake_measurement()
     ms = json.loads(json.dumps(write_measure_outputs(m, tmp_path), default=lambda a: np.asarray(a).tolist()))
     ex = explain(m, {"sim_a": 0.5, "sim_b": 0.5})
@@ -352,7 +351,7 @@ def test_plots_are_pngs_and_byte_stable(tmp_path):
 def test_terminal_summary_on_hand_made_measurement():
     from rich.console import Console
 
-    from ensemble.explain import explain
+    from ensemble.report.explain import explain
     console = Console(record=True, width=200)
     print_explain_summary(console, explain(fake_measurement(), {"sim_a": 0.6, "sim_b": 0.4}))
     out = console.export_text()

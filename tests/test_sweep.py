@@ -26,9 +26,9 @@ import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-from ensemble import sweep as sw
-from ensemble.run import FitConfig
-from ensemble.yardstick import build_yardstick, clip_resolutions
+from ensemble.tune import objective, samplers, storage, study
+from ensemble.mixture.fit import FitConfig
+from ensemble.tune.yardstick import build_yardstick, clip_resolutions
 from measure.pipeline import MeasureConfig, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,13 +47,13 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory) -> Path:
-    from measure.demo import write_demo
+    from ensemble.demo.generator import write_demo
     return write_demo(tmp_path_factory.mktemp("sweep-demo"), n_per_simulator=80, n_real=300)
 
 
 @pytest.fixture(scope="module")
-def ctx(small_demo, shared_cache) -> sw.SweepContext:
-    from ensemble.jobs import load_data
+def ctx(small_demo, shared_cache) -> objective.SweepContext:
+    from ensemble.cli.commands import load_data
     from measure.embed import Embedder
     from measure.facets.offline import RuleFacetExtractor
     ds = load_data([small_demo])
@@ -61,15 +61,15 @@ def ctx(small_demo, shared_cache) -> sw.SweepContext:
     prep = prepare(ds.conversations, ds.real_sources, ds.simulators, RuleFacetExtractor(),
                    Embedder(cache_dir=shared_cache), mconf.facets, heldout_fraction=0.3, seed=0,
                    cache_dir=shared_cache)
-    return sw.SweepContext.build(prep, mconf, FitConfig(), cache_dir=shared_cache)
+    return objective.SweepContext.build(prep, mconf, FitConfig(), cache_dir=shared_cache)
 
 
 @pytest.fixture(scope="module")
-def ctx2(ctx) -> sw.SweepContext:
+def ctx2(ctx) -> objective.SweepContext:
     """The same data measured on two facets only (cheaper trials)."""
     prep = replace(ctx.prep, facets=list(TWO))
     mconf = replace(ctx.mconf, facets=tuple(TWO))
-    return sw.SweepContext.build(prep, mconf, ctx.fconf, cache_dir=ctx.cache_dir, memo=ctx.memo)
+    return objective.SweepContext.build(prep, mconf, ctx.fconf, cache_dir=ctx.cache_dir, memo=ctx.memo)
 
 
 def _one_hot(facets, f) -> dict[str, float]:
@@ -111,13 +111,13 @@ def sw_js(p, q) -> float:
 
 def test_degenerate_settings_do_not_win(ctx):
     facets = ctx.prep.facets
-    default = sw.evaluate(ctx, ctx.default)
+    default = objective.evaluate(ctx, ctx.default)
     assert 0.02 < default.value < 0.1
 
     # k=1: every mixture fits its own codebooks perfectly, so a self-scored
     # sweep would pick it; the fitted weights are arbitrary and the yardstick
     # says so.
-    k1 = sw.evaluate(ctx, replace(ctx.default, k={f: 1 for f in facets}))
+    k1 = objective.evaluate(ctx, replace(ctx.default, k={f: 1 for f in facets}))
     assert k1.fit_objective == pytest.approx(0.0, abs=1e-9)
     assert k1.value > 2 * default.value
 
@@ -128,7 +128,7 @@ def test_degenerate_settings_do_not_win(ctx):
     # carries the persona signal, so one facet alone can recover weights about
     # as good as the default's (within codebook noise, a few %), and is not
     # always strictly worse; single facets are worse on average.
-    alone = {f: sw.evaluate(ctx, replace(ctx.default, facet_weights=_one_hot(facets, f))) for f in facets}
+    alone = {f: objective.evaluate(ctx, replace(ctx.default, facet_weights=_one_hot(facets, f))) for f in facets}
     easiest = min(facets, key=lambda f: alone[f].fit_objective)
     assert alone[easiest].fit_objective < default.fit_objective
     assert alone[easiest].value > 0.9 * default.value
@@ -139,9 +139,9 @@ def test_degenerate_settings_do_not_win(ctx):
 
 
 def _sweep(ctx, path: Path, n: int) -> optuna.Study:
-    study = sw.open_study(sw.open_storage(f"sqlite:///{path}"), sw.DEFAULT_STUDY, seed=ctx.mconf.seed,
+    study = study.open_study(storage.open_storage(f"sqlite:///{path}"), storage.DEFAULT_STUDY, seed=ctx.mconf.seed,
                           default_params=ctx.default.params(ctx.space))
-    sw.run_study(study, ctx, n_trials=n)
+    study.run_study(study, ctx, n_trials=n)
     return study
 
 
@@ -154,9 +154,9 @@ def test_best_is_no_worse_than_default_and_sweeps_are_deterministic(ctx2, tmp_pa
     assert [t.state for t in ta] == [TrialState.COMPLETE] * 6
     assert [(t.params, t.value) for t in ta] == [(t.params, t.value) for t in tb]
     default = ta[0]
-    assert default.user_attrs[sw.DEFAULT_ATTR] is True
+    assert default.user_attrs[samplers.DEFAULT_ATTR] is True
     assert default.params == ctx.default.params(ctx.space)
-    assert default.value == pytest.approx(sw.evaluate(ctx, ctx.default).value, rel=1e-12)
+    assert default.value == pytest.approx(objective.evaluate(ctx, ctx.default).value, rel=1e-12)
     assert a.best_value <= default.value
     assert len({tuple(sorted(t.params.items())) for t in ta}) == 6   # no point drawn twice
     for t in ta:  # what each trial records
@@ -165,14 +165,14 @@ def test_best_is_no_worse_than_default_and_sweeps_are_deterministic(ctx2, tmp_pa
         assert fw == pytest.approx({f: v / sum(raw.values()) for f, v in raw.items()})
         assert all(ctx.space.k_low <= t.params[f"k_{f}"] <= ctx.space.k_high for f in TWO)
         assert set(t.user_attrs["mixture_weights"]) == set(ctx.prep.simulators)
-        assert t.user_attrs["worker"] == sw.WORKER
+        assert t.user_attrs["worker"] == storage.WORKER
 
 
 def test_a_sweep_whose_trials_all_fail_stops(ctx2, tmp_path):
     # min_weight 0.5 for each of 7 simulators cannot sum to 1: every solve fails.
     bad = replace(ctx2, fconf=replace(ctx2.fconf, min_weight=0.5))
-    study = sw.open_study(sw.open_storage(f"sqlite:///{tmp_path / 'f.db'}"), "f", seed=0)
-    stats = sw.run_study(study, bad, n_trials=5, max_consecutive_failures=3)
+    study = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 'f.db'}"), "f", seed=0)
+    stats = study.run_study(study, bad, n_trials=5, max_consecutive_failures=3)
     assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
     assert stats.trial_seconds == [] and len(stats.errors) == 3
     assert "MixtureInfeasible" in study.trials[0].user_attrs["error"]
@@ -181,37 +181,37 @@ def test_a_sweep_whose_trials_all_fail_stops(ctx2, tmp_path):
 # ------------------------------------------------------------------ storage
 
 def test_storage_urls(tmp_path):
-    assert sw.storage_url(tmp_path, None) == f"sqlite:///{tmp_path.resolve() / 'sweep.db'}"
-    assert sw.mask_url("postgresql+psycopg2://me:s3cr:et@db.example/x") == "postgresql+psycopg2://me:***@db.example/x"
-    assert sw.mask_url("sqlite:///a/b.db") == "sqlite:///a/b.db"
-    store = sw.open_storage(f"journal://{tmp_path / 'j' / 'sweep.log'}")
+    assert storage.storage_url(tmp_path, None) == f"sqlite:///{tmp_path.resolve() / 'sweep.db'}"
+    assert storage.mask_url("postgresql+psycopg2://me:s3cr:et@db.example/x") == "postgresql+psycopg2://me:***@db.example/x"
+    assert storage.mask_url("sqlite:///a/b.db") == "sqlite:///a/b.db"
+    store = storage.open_storage(f"journal://{tmp_path / 'j' / 'sweep.log'}")
     assert isinstance(store, optuna.storages.JournalStorage)
-    with pytest.raises(sw.ConfigError, match="cannot open storage|driver"):
-        sw.open_storage("nosuchdb://me:pw@host/x")
+    with pytest.raises(storage.ConfigError, match="cannot open storage|driver"):
+        storage.open_storage("nosuchdb://me:pw@host/x")
 
 
 def test_trials_of_dead_local_workers_fail_and_live_ones_hold_slots(tmp_path):
-    study = sw.open_study(sw.open_storage(f"sqlite:///{tmp_path / 's.db'}"), "t", seed=0)
+    study = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 's.db'}"), "t", seed=0)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     host = socket.gethostname()
     dead = study.ask()
-    dead.set_user_attr(sw.WORKER_ATTR, f"{host}:{gone.pid}")          # killed sweep, this machine
+    dead.set_user_attr(storage.WORKER_ATTR, f"{host}:{gone.pid}")          # killed sweep, this machine
     live = study.ask()
-    live.set_user_attr(sw.WORKER_ATTR, f"{host}:{os.getppid()}")      # another worker, alive
+    live.set_user_attr(storage.WORKER_ATTR, f"{host}:{os.getppid()}")      # another worker, alive
     far = study.ask()
-    far.set_user_attr(sw.WORKER_ATTR, "elsewhere:1")                  # other machine: heartbeat's job
+    far.set_user_attr(storage.WORKER_ATTR, "elsewhere:1")                  # other machine: heartbeat's job
     study.tell(study.ask(), 0.5)
     # Killed before it recorded its worker: an orphan once older than ORPHAN_AFTER_S.
-    started = datetime.now() - timedelta(seconds=sw.ORPHAN_AFTER_S + 5)
+    started = datetime.now() - timedelta(seconds=storage.ORPHAN_AFTER_S + 5)
     study.add_trial(FrozenTrial(number=0, state=TrialState.RUNNING, value=None, datetime_start=started,
                                 datetime_complete=None, params={}, distributions={}, user_attrs={},
                                 system_attrs={}, intermediate_values={}, trial_id=0))
-    assert sw._counts(study) == (1, 2)                                 # dead ones hold no slot
-    assert sw._is_surplus(study, number=9, n_trials=3)                # 1 complete + 2 running ahead
-    assert not sw._is_surplus(study, number=9, n_trials=4)
-    assert not sw._is_surplus(study, number=live.number, n_trials=2)  # only lower numbers are ahead
-    assert sw.fail_dead_trials(study) == 2
+    assert storage._counts(study) == (1, 2)                                 # dead ones hold no slot
+    assert storage._is_surplus(study, number=9, n_trials=3)                # 1 complete + 2 running ahead
+    assert not storage._is_surplus(study, number=9, n_trials=4)
+    assert not storage._is_surplus(study, number=live.number, n_trials=2)  # only lower numbers are ahead
+    assert storage.fail_dead_trials(study) == 2
     states = {t.number: t.state for t in study.trials}
     assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING,
                       3: TrialState.COMPLETE, 4: TrialState.FAIL}
@@ -249,15 +249,15 @@ def test_resume_after_sigkill(small_demo, shared_cache, tmp_path, ctx):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     url = f"sqlite:///{db}"
-    before = optuna.load_study(study_name=sw.DEFAULT_STUDY, storage=url)
+    before = optuna.load_study(study_name=storage.DEFAULT_STUDY, storage=url)
     done_before = {t.number: (t.params, t.value) for t in before.trials if t.state == TrialState.COMPLETE}
     assert 2 <= len(done_before) < 8, "the sweep finished before it could be killed"
 
     rerun = subprocess.run(cmd, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     summaries = optuna.get_all_study_summaries(url)
-    assert [s.study_name for s in summaries] == [sw.DEFAULT_STUDY]
-    after = optuna.load_study(study_name=sw.DEFAULT_STUDY, storage=url)
+    assert [s.study_name for s in summaries] == [storage.DEFAULT_STUDY]
+    after = optuna.load_study(study_name=storage.DEFAULT_STUDY, storage=url)
     assert after._study_id == before._study_id
     states = [t.state for t in after.trials]
     assert states.count(TrialState.COMPLETE) == 8
@@ -267,7 +267,7 @@ def test_resume_after_sigkill(small_demo, shared_cache, tmp_path, ctx):
     for t in after.trials:                            # finished work is kept as it was
         if t.number in done_before:
             assert (t.params, t.value) == done_before[t.number]
-    assert sum(t.user_attrs.get(sw.DEFAULT_ATTR, False) for t in after.trials) == 1
+    assert sum(t.user_attrs.get(samplers.DEFAULT_ATTR, False) for t in after.trials) == 1
 
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["n_complete"] == 8 and summary["n_running"] == 0
@@ -293,8 +293,8 @@ def test_two_workers_share_one_study(small_demo, shared_cache, tmp_path, kind, c
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-2000:]
-    storage = sw.open_storage(url)
-    study = optuna.load_study(study_name=sw.DEFAULT_STUDY, storage=storage)
+    storage = storage.open_storage(url)
+    study = optuna.load_study(study_name=storage.DEFAULT_STUDY, storage=storage)
     trials = study.trials
     numbers = [t.number for t in trials]
     assert numbers == list(range(len(trials)))        # no duplicated or skipped number

@@ -3,7 +3,7 @@
 For every (conversation, facet) the model reads the labelled transcript and
 answers a JSON object with the facet's fixed keys; the object is flattened to
 "key: value; key: value" in the prompt file's key order, and that text is the
-facet description. Prompts live in `configs/prompts/*.toml`.
+facet description. Prompts live in `measure/facets/prompts/*.toml` (package data).
 
 Spending is bounded and never repeated: identical conversations are asked
 once, every answer is written to the disk cache the moment it arrives (so a
@@ -27,6 +27,7 @@ import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from string import Formatter
 from typing import Callable, Iterable
@@ -40,7 +41,8 @@ from .llm_cache import CacheKey, CachedDescription, DescriptionCache
 # Bump when the code that turns a conversation into a prompt, or an answer
 # into a description, changes in a way that changes descriptions.
 EXTRACTOR_VERSION = 1
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "configs" / "prompts"
+# Package data, so an installed wheel has them too (not only a checkout).
+DEFAULT_PROMPTS_DIR = Path(str(resources.files("measure.facets").joinpath("prompts")))
 API_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 FATAL_STATUS = frozenset({401, 403, 404})  # wrong key, URL or model: every request would fail
@@ -120,7 +122,7 @@ def load_prompts(folder: str | Path | None = None) -> PromptSet:
     common_path = folder / "common.toml"
     if not common_path.is_file():
         raise ConfigError(f"prompt folder {folder} has no common.toml; pass the folder holding the "
-                          "facet prompts (the repository's configs/prompts) as prompts_dir")
+                          "facet prompts (see measure/facets/prompts in the package) as prompts_dir")
     common = _read_toml(common_path)
     common_version = _version(common, common_path)
     user = _text(common, "user", common_path)

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ensemble.mixture.evaluate import (
+    Baselines,
+    MixtureProblem,
+    baselines,
+    bootstrap_weights,
+    problem_from,
+    realized_mixture,
+)
+from ensemble.mixture.optimizer import MixtureResult, solve_mixture
 from measure import __version__
 from measure.atomic import write_json
 from measure.conversation import fingerprint
 from measure.pipeline import REAL, Measurement
-
-from .evaluate import (Baselines, MixtureProblem, baselines, bootstrap_weights, problem_from,
-                       realized_mixture)
-from .optimizer import MixtureResult, fit_mixture
 
 WEIGHTS_SCHEMA = "ensemble-fit/weights/v1"
 
@@ -65,7 +70,7 @@ def fit(m: Measurement, cfg: FitConfig, costs: dict[str, float] | None = None,
     cons = _constraints(cfg, prob.names, costs)
 
     def solve(P, q):
-        return fit_mixture(P, q, prob.names, facet_weights=prob.facet_weights, divergence=cfg.divergence,
+        return solve_mixture(P, q, prob.names, facet_weights=prob.facet_weights, divergence=cfg.divergence,
                            max_simulators=cfg.max_simulators, **cons)
 
     result = solve(prob.P, prob.q_fit)
@@ -89,7 +94,7 @@ def fit(m: Measurement, cfg: FitConfig, costs: dict[str, float] | None = None,
                 if len(tp.names) == 0:
                     continue
                 tcons = _constraints(cfg, tp.names, costs)
-                tres = fit_mixture(tp.P, tp.q_fit, tp.names, facet_weights=tp.facet_weights,
+                tres = solve_mixture(tp.P, tp.q_fit, tp.names, facet_weights=tp.facet_weights,
                                    divergence=cfg.divergence, max_simulators=cfg.max_simulators, **tcons)
                 w = np.array([tres.weights[s] for s in tp.names])
                 per_task[t] = {"weights": {s: tres.weights.get(s, 0.0) for s in prob.names},

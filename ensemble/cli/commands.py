@@ -5,12 +5,11 @@ import json
 import time
 from pathlib import Path
 
+from ensemble.cli import settings, terminal
 from measure.atomic import ensure_writable_dir
 from measure.errors import ConfigError, EnsembleFitError
 from measure.pipeline import MeasureConfig, Measurement, measure, prepare
 from measure.progress import Reporter
-
-from . import settings, terminal
 
 console = terminal.stdout_console()
 
@@ -115,7 +114,7 @@ def cmd_measure(args) -> int:
 
 
 def _demo_data(out: Path, reporter: Reporter) -> Path:
-    from measure.demo import write_demo
+    from ensemble.demo.generator import write_demo
     path = out / "demo-data"
     reporter.log(f"no --data given: writing the embedded demo dataset to {path}")
     write_demo(path)
@@ -123,9 +122,8 @@ def _demo_data(out: Path, reporter: Reporter) -> Path:
 
 
 def cmd_run(args) -> int:
+    from ensemble.mixture.fit import fit, weights_json, write_weights
     from measure.outputs import write_measure_outputs
-
-    from .run import fit, weights_json, write_weights
     reporter = _reporter(args)
     t0 = time.perf_counter()
     cfg = settings.read_config(args.config)
@@ -154,10 +152,10 @@ def cmd_run(args) -> int:
     if demo:
         _print_demo_recovery(data[0], wdata)
     if not args.no_report:
-        from .report import write_report
+        from ensemble.report.render import write_report
         with reporter.stage("report"):
             paths = write_report(args.out, measurement=m, outcome=outcome)
-        from .report import print_explain_summary
+        from ensemble.report.render import print_explain_summary
         print_explain_summary(console, json.loads((args.out / "explain.json").read_text()))
         console.print(f"report: {', '.join(str(p) for p in paths)}")
     console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
@@ -188,19 +186,19 @@ def _print_demo_recovery(demo_dir: Path, wdata: dict) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import run_sweep_command
+    from ensemble.tune.command import run_sweep_command
     return run_sweep_command(args)
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from ensemble.report.render import write_report
     paths = write_report(args.run_dir)
     console.print(f"report: {', '.join(str(p) for p in paths)}")
     return 0
 
 
 def cmd_demo(args) -> int:
-    from measure.demo import write_demo
+    from ensemble.demo.generator import write_demo
     write_demo(args.out, seed=args.seed, n_per_simulator=args.n_per_simulator, n_real=args.n_real,
                topic_pool=args.topic_pool)
     console.print(f"wrote demo data to {args.out}")

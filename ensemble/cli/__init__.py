@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from . import jobs
+        from ensemble.cli import commands as jobs
         return getattr(jobs, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
         message = str(exc)

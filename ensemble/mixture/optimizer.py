@@ -884,7 +884,7 @@ def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
 # Public API
 
 
-def fit_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names: Sequence[str],
+def solve_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], names: Sequence[str],
                 facet_weights: Mapping[str, float] | None = None, divergence: str = "js",
                 min_weight: float | Mapping[str, float] = 0.0,
                 max_weight: float | Mapping[str, float] = 1.0,
@@ -993,6 +993,6 @@ def best_single(P, q, names, facet_weights=None, divergence: str = "js", exclude
                 costs=None, budget=None, cost_penalty: float = 0.0) -> MixtureResult:
     """The best single simulator (weight 1), as a MixtureResult with
     method "exact_enumeration", respecting exclude and budget."""
-    return fit_mixture(P, q, names, facet_weights=facet_weights, divergence=divergence,
+    return solve_mixture(P, q, names, facet_weights=facet_weights, divergence=divergence,
                        exclude=exclude, costs=costs, budget=budget, cost_penalty=cost_penalty,
                        max_simulators=1, max_enumerate=math.inf)

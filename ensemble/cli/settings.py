@@ -6,11 +6,10 @@ import os
 import tomllib
 from pathlib import Path
 
+from ensemble.mixture.fit import FitConfig
 from measure.errors import ConfigError
 from measure.facets.base import ALL_FACETS, BEHAVIOUR_FACETS, RAW_FACET
 from measure.pipeline import MeasureConfig
-
-from .run import FitConfig
 
 
 def default_cache_dir() -> Path:

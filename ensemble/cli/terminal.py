@@ -4,7 +4,6 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-
 # Tables written to a log file or a pipe: rich would squeeze them into 80
 # columns and cut every name; a wide fixed width keeps them readable.
 LOG_WIDTH = 160

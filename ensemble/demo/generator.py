@@ -2,7 +2,7 @@
 
 Each source is one *behaviour* (a persona, or the hidden real-only
 `all_caps_urgency`) applied to tasks drawn from a topic pool. Topic lives only
-in the task slots (`demo_text.py`); behaviour lives only in the persona
+in the task slots (`topics.py`, data in `data/`); behaviour lives only in the persona
 scripts below, so swapping topic pools leaves behaviour unchanged in
 distribution. The spec is docs/DEMO_SPEC.md.
 
@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .atomic import write_text
-from .conversation import ASSISTANT, USER, Conversation, Message
-from .demo_text import CODING, TASK_KINDS, TOPIC_POOLS, WRITING, Task, TopicPool
-from .errors import ConfigError
+from .topics import CODING, TASK_KINDS, TOPIC_POOLS, WRITING, Task, TopicPool
+from measure.atomic import write_text
+from measure.conversation import ASSISTANT, USER, Conversation, Message
+from measure.errors import ConfigError
 
 __all__ = [
     "PERSONAS", "HIDDEN_BEHAVIOURS", "BEHAVIOURS", "REAL_COMPOSITION", "UNMATCHED_BEHAVIOUR",

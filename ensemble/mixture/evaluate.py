@@ -11,10 +11,15 @@ from math import comb
 
 import numpy as np
 
+from ensemble.mixture.optimizer import (
+    MixtureInfeasible,
+    MixtureResult,
+    solve_mixture,
+    greedy_forward,
+    mixture_objective,
+)
 from measure.distributions import histogram
 from measure.pipeline import REAL, Measurement
-
-from .optimizer import MixtureInfeasible, MixtureResult, fit_mixture, greedy_forward, mixture_objective
 
 
 @dataclass
@@ -97,7 +102,7 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
             # the conic solver (300 supports: ~2 s instead of ~35 s at k=500).
             method = "exact_enumeration"
             try:
-                best_res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
+                best_res = solve_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
                                        divergence=divergence, max_simulators=size,
                                        max_enumerate=max_enumerate, **constraints)
             except MixtureInfeasible:
@@ -106,7 +111,7 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
             best_res, method = None, "exact_enumeration"
             for support in combinations(names, size):
                 try:
-                    res = fit_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
+                    res = solve_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
                                       divergence=divergence,
                                       exclude=[s for s in names if s not in support], **constraints)
                 except MixtureInfeasible:  # e.g. max_weight 0.4 rules out supports of size 1-2
@@ -172,7 +177,7 @@ def realized_mixture(m: Measurement, prob: MixtureProblem, weights: dict[str, fl
     """Draw simulators by the weights with the training-loop sampler, take one
     real simulated conversation per draw, and measure the held-out JS of what
     was actually drawn. It should match the predicted value up to sampling noise."""
-    from .sampler import SimulatorSampler
+    from ensemble.sampler import SimulatorSampler
 
     if prob.q_heldout is None:
         return {}

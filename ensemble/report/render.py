@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from measure.atomic import write_bytes, write_json, write_text
-from measure.errors import EnsembleFitError
-
 from . import plots
 from . import simmap as simmap_mod
 from .explain import explain as explain_measurement
+from measure.atomic import write_bytes, write_json, write_text
+from measure.errors import EnsembleFitError
 
 PLOTS_DIR = "plots"
 
