@@ -15,6 +15,8 @@ import hashlib
 import heapq
 import json
 import re
+import sys
+import unicodedata
 import zlib
 from collections import Counter
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ from typing import Callable, Iterator
 from .conversation import (ASSISTANT, PRECOMPUTED_FACET_FIELDS, USER, Conversation, Message,
                            fingerprint, is_real_source, normalize_messages)
 from .errors import ConfigError, InputError
+from .record_filter import RecordFilter, parse_where
 
 DEFAULT_MAX_TURN_CHARS = 1_000_000
 DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
@@ -38,6 +41,14 @@ ON_ERROR_CHOICES = ("raise", "skip")
 
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
+# Compressed formats the loader does not read, by magic bytes: a zstd file
+# named .gz must not be reported as "not UTF-8".
+_OTHER_COMPRESSION = ((b"\x28\xb5\x2f\xfd", "zstd", "zstd -d"), (b"BZh", "bzip2", "bunzip2"),
+                      (b"\xfd7zXZ\x00", "xz", "unxz"), (b"PK\x03\x04", "zip", "unzip"))
+# JSON deeper than Python's parser allows is a located input error, and so
+# is metadata (the one nested field the loader keeps) deeper than this.
+MAX_NESTING = 100
+_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 _CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 16
 _WS = " \t\r\n"
@@ -140,8 +151,17 @@ def iter_conversations(path: str | Path, on_error: str = "raise", report: LoadRe
 def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = None,
                  on_error: str = "raise", min_conversations: int = 2,
                  *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
-                 max_per_source: int | None = None, drop_empty_turns: bool = False) -> Dataset:
+                 max_per_source: int | None = None, drop_empty_turns: bool = False,
+                 where: list[str] | None = None, min_user_turns: int | None = None) -> Dataset:
     """Load every path into one dataset and split real sources from simulators.
+
+    `paths` may also hold Hugging Face inputs: `hf:OWNER/NAME[@REV][:SPLIT][#NAME]`
+    ids, `save_to_disk` folders, `datasets` Dataset / IterableDataset /
+    DatasetDict objects (or `(name, dataset)` pairs), or be a dict
+    `{name: dataset}`; see `measure.hub`. `where` keeps the records whose
+    fields match (`["language=English", "toxic=false"]`, see
+    `record_filter.parse_where`) and `min_user_turns` the conversations with
+    at least that many user turns.
 
     `max_per_source` keeps a uniform random sample of at most that many
     conversations per source, chosen while streaming (memory stays bounded
@@ -150,7 +170,9 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     conversation (real logs have them: pasted images, failed captures); the
     assistant turns around a dropped turn then merge, as in normalization.
     """
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, dict):
+        paths = list(paths.items())  # {name: dataset}
+    elif isinstance(paths, (str, Path)) or _is_dataset_object(paths):
         paths = [paths]
     if not paths:
         raise ConfigError("no input paths given")
@@ -158,7 +180,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
                                        or not isinstance(max_per_source, int) or max_per_source < 1):
         raise ConfigError(f"--max-per-source must be a positive integer, got {max_per_source!r}")
     report = LoadReport()
-    reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns)
+    record_filter = RecordFilter(parse_where(where), min_user_turns)
+    reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns, record_filter)
     groups: dict[str, list[Conversation]] = {}
     with _gc_paused():
         if max_per_source is None:
@@ -179,6 +202,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
                             " (--max-per-source)")
 
     if real:
+        # Compared as loaded names are: NFC, without invisible characters.
+        real = [_clean_option_name(name) for name in real]
         unknown = [name for name in real if name not in groups]
         if unknown:
             raise ConfigError(f"--real names source(s) not in the data: {', '.join(unknown)} "
@@ -200,6 +225,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
 
     if report.empty_turns_dropped:
         report.warn(f"dropped {report.empty_turns_dropped:,} empty user turn(s) (--drop-empty-turns)")
+    if record_filter.summary():
+        report.warn(record_filter.summary())
     if not groups:
         reasons = ", ".join(f"{r} ({n})" for r, n in report.reasons.most_common())
         detail = f": {report.skipped} record(s) skipped: {reasons}" if report.skipped else ""
@@ -207,8 +234,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
             dropped = ", ".join(f"'{n}' ({c})" for n, c in sorted(report.dropped_sources.items()))
             detail += (f"{';' if detail else ':'} every source had fewer than "
                        f"{min_conversations} conversations: {dropped}")
-        where = ", ".join(str(p) for p in paths)
-        raise InputError(f"no conversations loaded from {where}{detail}")
+        inputs = ", ".join(_input_name(p) for p in paths)
+        raise InputError(f"no conversations loaded from {inputs}{detail}")
 
     conversations = [c for name in groups for c in groups[name]]
     real_sources = sorted(n for n in groups if is_real_source(n, real))
@@ -218,6 +245,13 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     if not simulators:
         report.warn("no simulator source: every source is a real-user source")
     return Dataset(conversations, real_sources, simulators, report)
+
+
+def _clean_option_name(name: str) -> str:
+    try:
+        return clean_name(name, f"--real {name.encode('unicode_escape').decode('ascii')}")[0]
+    except _Bad as bad:
+        raise ConfigError(bad.message) from None
 
 
 class _SourceSample:
@@ -309,6 +343,48 @@ def find_files(path: str | Path) -> list[tuple[Path, str | None]]:
     return sorted(found, key=lambda item: item[0].relative_to(root).as_posix())
 
 
+def _is_dataset_object(obj) -> bool:
+    from .hub import is_dataset_object
+    return is_dataset_object(obj)
+
+
+def _input_name(item) -> str:
+    """An input as messages name it (a Dataset's repr spans lines)."""
+    if isinstance(item, tuple) and len(item) == 2 and _is_dataset_object(item[1]):
+        return f"<dataset {item[0]}>"
+    return "<dataset>" if _is_dataset_object(item) else str(item)
+
+
+def _split_rename(path) -> tuple[Path, str | None]:
+    """`data/wildchat#real` -> (data/wildchat, 'real'); a path that exists
+    as written keeps its '#'."""
+    text = str(path)
+    if "#" in text and not Path(text).exists():
+        base, _, name = text.rpartition("#")
+        if name.strip():
+            return Path(base), name.strip()
+    return Path(path), None
+
+
+def _hub_streams(item):
+    """The record streams of a Hugging Face input (`hf:` id, `save_to_disk`
+    folder, `datasets` object), or None for plain files and folders."""
+    from . import hub
+    if hub.is_hub_id(item):
+        return hub.hub_streams(hub.parse_hub_id(str(item)))
+    if isinstance(item, tuple) and len(item) == 2 and hub.is_dataset_object(item[1]):
+        return hub.object_streams(item[1], str(item[0]))  # (name, dataset)
+    if hub.is_dataset_object(item):
+        return hub.object_streams(item)
+    if not isinstance(item, (str, Path)):
+        raise ConfigError(f"cannot read conversations from a {type(item).__name__}: give a path, "
+                          f"an hf:OWNER/NAME id or a datasets Dataset")
+    path, rename = _split_rename(item)
+    if hub.is_save_to_disk(path):
+        return hub.disk_streams(path, rename)
+    return None
+
+
 def file_stem(name: str) -> str:
     """`sim_a.jsonl.gz` -> `sim_a`: the default source name of a file.
 
@@ -357,7 +433,9 @@ def _sniff(path: Path) -> str:
             if raw.isspace():
                 continue
             try:
-                json.loads(raw)
+                _loads(raw.decode("utf-8", "replace"))
+                return "lines"
+            except _TooBig:  # a whole record on one line, only too big: still lines
                 return "lines"
             except ValueError:
                 return "document"
@@ -367,11 +445,91 @@ def _sniff(path: Path) -> str:
 Item = tuple[int | None, object, bool]  # (line, record or InputError, from a JSON array)
 
 
+def _compression_error(path: Path) -> str | None:
+    """A message when the file is compressed in a format the loader does not read."""
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    for prefix, name, tool in _OTHER_COMPRESSION:
+        if magic.startswith(prefix):
+            return (f"unsupported compression: the file is {name}-compressed (whatever its name "
+                    f"says); decompress it first ({tool}) or recompress it with gzip")
+    return None
+
+
+_JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_NESTING_TOKEN = re.compile(_JSON_STRING + r'|[\[\]{}]')
+_BIG_INT_TOKEN = re.compile(_JSON_STRING + r"|(-?\d{%d,})" % (_INT_DIGITS + 1))
+
+
+class _TooBig(ValueError):
+    """JSON beyond the loader's limits; `pos` is the offset in the text."""
+
+    def __init__(self, message: str, pos: int):
+        super().__init__(message)
+        self.message, self.pos = message, pos
+
+
+def _deep_at(text: str, start: int = 0, end: int | None = None) -> int | None:
+    """Offset where arrays/objects nest deeper than MAX_NESTING, or None
+    (error path only: it scans in Python)."""
+    end = len(text) if end is None else end
+    depth = 0
+    for m in _NESTING_TOKEN.finditer(text, start, end):
+        c = m.group()[0]
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def _too_deep(text: str, start: int = 0) -> _TooBig:
+    pos = _deep_at(text, start)
+    return _TooBig(f"too deeply nested: more than {MAX_NESTING} levels of arrays or objects",
+                   start if pos is None else pos)
+
+
+def _big_int_error(text: str, start: int = 0) -> _TooBig:
+    """Python refuses integers over sys.get_int_max_str_digits() digits; say where."""
+    pos = next((m.start(1) for m in _BIG_INT_TOKEN.finditer(text, start) if m.group(1)), start)
+    return _TooBig(f"number too large: an integer with more than {_INT_DIGITS:,} digits", pos)
+
+
+def _loads(text: str):
+    """json.loads, with its two non-syntax failures as located _TooBig errors.
+
+    Nesting beyond the parser's recursion limit (~1,000 levels) raises
+    RecursionError and a 4,300+ digit integer ValueError; both become
+    _TooBig with the offset. Checking depth before parsing would cost a
+    third of the parse time on every record, for input that never happens.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise _too_deep(text) from None
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise _big_int_error(text) from None
+
+
+def _column(text: str, pos: int) -> tuple[int, int]:
+    """(line, column), both 1-based, of offset `pos`."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
 def _iter_items(path: Path, display: str, warn: Callable[[str], None]) -> Iterator[Item]:
     """Parsed records of one file; unreadable parts come back as InputError items."""
     try:
         if path.name.lower().endswith(".parquet"):
             yield from _parquet_items(path, display)
+            return
+        bad = _compression_error(path)
+        if bad is not None:
+            yield None, InputError(bad, display), False
             return
         kind = _sniff(path)
         if kind == "array":
@@ -398,9 +556,12 @@ def _line_items(path: Path, display: str) -> Iterator[Item]:
                                          lineno), False
                 continue
             try:
-                obj = json.loads(text)
+                obj = _loads(text)
             except json.JSONDecodeError as e:
                 yield lineno, InputError(_json_error(e), display, lineno), False
+                continue
+            except _TooBig as e:
+                yield lineno, InputError(f"{e.message} (column {e.pos + 1})", display, lineno), False
                 continue
             yield lineno, obj, False
 
@@ -442,9 +603,13 @@ def _document_items(path: Path, display: str) -> Iterator[Item]:
         yield line, InputError(_not_utf8(data[e.start], column), display, line), False
         return
     try:
-        obj = json.loads(text)
+        obj = _loads(text)
     except json.JSONDecodeError as e:
         yield e.lineno, InputError(_json_error(e), display, e.lineno), False
+        return
+    except _TooBig as e:
+        line, col = _column(text, e.pos)
+        yield line, InputError(f"{e.message} (column {col})", display, line), False
         return
     yield 1, obj, False
 
@@ -507,6 +672,35 @@ class _CharStream:
                 return ""
 
 
+_VALUE_TOKEN = re.compile(_JSON_STRING + r'|"|[\[\]{}]')
+_SCALAR_END = re.compile(r"[,\]\s]")
+
+
+def _value_end(s: _CharStream) -> int | None:
+    """End offset of the JSON value at `s.pos`, found by matching brackets
+    (reading more of the file as needed); None when the file ends first.
+    Used to step over a record the parser refused (too deep, too big)."""
+    while True:
+        if s.buf[s.pos:s.pos + 1] not in ("[", "{"):
+            m = _SCALAR_END.search(s.buf, s.pos)
+            if m is not None:
+                return m.start()
+        else:
+            depth = 0
+            for m in _VALUE_TOKEN.finditer(s.buf, s.pos):
+                c = m.group()
+                if c == '"':
+                    break  # a string cut at the end of the buffer: read more
+                if c[0] in "[{":
+                    depth += 1
+                elif c[0] in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return m.end()
+        if not s.more():
+            return None
+
+
 def _array_items(path: Path, display: str, warn: Callable[[str], None]) -> Iterator[Item]:
     """Records of a JSON array, read incrementally; a cut-off tail is a warning.
 
@@ -540,6 +734,7 @@ def _array_items(path: Path, display: str, warn: Callable[[str], None]) -> Itera
                     warn(f"{display}: truncated JSON array: no closing ']'; "
                          f"loaded the {index} complete records")
                     return
+                too_big = None
                 while True:
                     try:
                         obj, end = raw_decode(s.buf, s.pos)
@@ -557,12 +752,27 @@ def _array_items(path: Path, display: str, warn: Callable[[str], None]) -> Itera
                                 f"invalid JSON: {e.msg} (record {index + 1} of the JSON array); "
                                 f"the rest of the file is not read", display, index + 1), True
                         return
+                    except (RecursionError, ValueError) as e:
+                        # Too deep or an oversized integer: skip this record, go on with the next.
+                        end = _value_end(s)
+                        too_big = (_too_deep(s.buf, s.pos) if isinstance(e, RecursionError)
+                                   else _big_int_error(s.buf, s.pos))
+                        if end is None:
+                            yield index + 1, InputError(
+                                f"{too_big.message} (record {index + 1} of the JSON array); "
+                                "the rest of the file is not read", display, index + 1), True
+                            return
+                        break
                     # A bare number at the buffer's end may continue in the next chunk.
                     if end == len(s.buf) and not isinstance(obj, (dict, list)) and s.more():
                         continue
                     break
                 s.pos = end
                 index += 1
+                if too_big is not None:
+                    yield index, InputError(f"{too_big.message} (record {index} of the JSON array)",
+                                            display, index), True
+                    continue
                 yield index, obj, True
         except UnicodeDecodeError as e:
             yield index + 1, InputError(
@@ -629,6 +839,45 @@ def _show(text: str, limit: int = 40) -> str:
     return "'" + text.replace("\n", "\\n").replace("\r", "\\r") + "'"
 
 
+# Letters that render as nothing but are not format characters (Cf).
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f")
+
+
+def _codepoints(chars) -> str:
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in sorted(set(chars)))
+
+
+def clean_name(raw: str, what: str = "the name", field: str | None = None) -> tuple[str, str]:
+    """(name, what was removed) for a source or task name.
+
+    Names are compared as their Unicode NFC form, so the composed and
+    decomposed spellings of 'café' are one source. Invisible characters
+    (zero-width spaces and joiners, bidi marks, soft hyphens, a BOM) and
+    surrounding whitespace are removed, so 'sim_terse' with a zero-width
+    space is 'sim_terse'; the caller warns about that. Control characters
+    (NUL, ESC, newlines) and lone surrogates cannot be shown or written
+    safely and are a located error (`_Bad`).
+    """
+    if raw.isascii() and raw.isprintable() and raw == raw.strip():
+        return raw, ""  # the common case
+    bad = [c for c in raw if unicodedata.category(c) in ("Cc", "Cs")]
+    if bad:
+        kind = "a lone surrogate (half of a character pair)" if unicodedata.category(bad[0]) == "Cs" \
+            else "a control character"
+        raise _Bad(f"bad name: {what} contains {kind} ({_codepoints(bad)}); "
+                   "names must be printable text", field)
+    invisible = [c for c in raw if unicodedata.category(c) == "Cf" or c in _INVISIBLE_LETTERS]
+    name = "".join(c for c in raw if c not in invisible) if invisible else raw
+    removed = _codepoints(invisible)
+    if name != name.strip():
+        name = name.strip()
+        removed = f"{removed}, surrounding spaces" if removed else "surrounding spaces"
+    name = unicodedata.normalize("NFC", name)
+    if not name:
+        raise _Bad(f"bad name: {what} has only invisible characters", field)
+    return name, removed
+
+
 def _record_id(rec: dict) -> tuple[str | None, str]:
     """(id, field it came from); numbers become strings."""
     for key in _ID_FIELDS:
@@ -638,6 +887,9 @@ def _record_id(rec: dict) -> tuple[str | None, str]:
         if isinstance(value, str):
             if not value.strip():
                 raise _Bad(f"empty id: '{key}' is blank", key)
+            if not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value):
+                # Not encodable as UTF-8: it could not be written to any output.
+                raise _Bad(f"bad id: '{key}' contains a lone surrogate (half of a character pair)", key)
             return value, key
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value), key
@@ -662,7 +914,28 @@ def _metadata(rec: dict) -> dict:
         return {}
     if not isinstance(value, dict):
         raise _Bad(f"wrong type: 'metadata' must be an object, got {_kind(value)}", "metadata")
+    if _nested_deeper(value, MAX_NESTING):
+        # Kept and written out later: too deep a value would crash the JSON writer.
+        raise _Bad(f"too deeply nested: 'metadata' has more than {MAX_NESTING} levels of arrays "
+                   "or objects", "metadata")
     return value
+
+
+def _nested_deeper(value, limit: int) -> bool:
+    """Whether dicts/lists in `value` nest deeper than `limit` (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            children = v.values()
+        elif isinstance(v, list):
+            children = v
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
 
 
 def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
@@ -780,19 +1053,49 @@ class _Reader:
     """Loading state shared across files: ids seen, paired real conversations."""
 
     def __init__(self, on_error: str, report: LoadReport, max_turn_chars: int,
-                 drop_empty_turns: bool = False):
+                 drop_empty_turns: bool = False, record_filter: RecordFilter | None = None):
         if on_error not in ON_ERROR_CHOICES:
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.on_error = on_error
         self.report = report
         self.max_turn_chars = max_turn_chars
         self.drop_empty = drop_empty_turns
+        self.filter = record_filter if record_filter is not None else RecordFilter()
         self.seen: dict[tuple, str] = {}  # (source, task, id) -> origin
+        self._names: dict[tuple, str] = {}  # (raw name, field) -> clean name (see clean_name)
         self.paired_real: dict[tuple, tuple[str, str]] = {}  # (task, id) -> (hash, origin)
 
-    def read(self, path: str | Path) -> Iterator[Conversation]:
+    def read(self, path) -> Iterator[Conversation]:
+        """A file or folder, `hf:OWNER/NAME`, a `save_to_disk` folder or a
+        `datasets` object; `INPUT#NAME` names the input's source NAME."""
+        streams = _hub_streams(path)
+        if streams is not None:
+            for stream in streams:
+                stem, rows = stream.resolved()
+                items = ((row, rec, False) for row, rec in rows)
+                yield from self._read_items(stream.display, stem, stream.task, items)
+            return
+        path, rename = _split_rename(path)
         for file, task in find_files(path):
-            yield from self._read_file(file, task)
+            yield from self._read_file(file, task, rename)
+
+    def _name(self, raw: str, kind: str, field: str | None, w: _Where) -> str:
+        """`clean_name` of a source or task name (`kind`) from the record's
+        `field`, or from the file or folder name when `field` is None; once
+        per distinct name, with a warning when it removed something."""
+        name = self._names.get((raw, kind, field))
+        if name is None:
+            what = (f"'{field}'" if field else
+                    "the file name (the default source name)" if kind == "source" else
+                    "the folder name (the default task name)")
+            name, removed = clean_name(raw, what, field)
+            self._names[(raw, kind, field)] = name
+            if removed:
+                shown = raw.encode("unicode_escape").decode("ascii")
+                where = f"'{field}' at {w.origin}" if field else f"from {w.file}"
+                self.report.warn(f"{kind} name '{shown}' ({where}) has invisible characters "
+                                 f"({removed}): read as '{name}'")
+        return name
 
     def _fail(self, err: InputError, stats: FileStats) -> None:
         if self.on_error == "raise":
@@ -800,17 +1103,27 @@ class _Reader:
         stats.skipped += 1
         self.report.add_skip(err)
 
-    def _read_file(self, path: Path, task: str | None) -> Iterator[Conversation]:
+    def _read_file(self, path: Path, task: str | None,
+                   rename: str | None = None) -> Iterator[Conversation]:
         display = str(path)
-        stem = file_stem(path.name)
+        stem = rename or file_stem(path.name)
+        yield from self._read_items(display, stem, task,
+                                    _iter_items(path, display, self.report.warn))
+
+    def _read_items(self, display: str, stem: str, task: str | None,
+                    items: Iterator[Item]) -> Iterator[Conversation]:
+        """Records of one file, or rows of one dataset file or split."""
         stats = self.report.files.setdefault(display, FileStats())
+        keep = self.filter
         seen_any = False
-        for line, item, in_array in _iter_items(path, display, self.report.warn):
+        for line, item, in_array in items:
             seen_any = True
             if line is not None:
                 stats.read += 1
             if isinstance(item, InputError):
                 self._fail(item, stats)
+                continue
+            if keep.where and not keep.keep_record(item):
                 continue
             where = _Where(display, stem, line, task)
             try:
@@ -820,6 +1133,8 @@ class _Reader:
                 self._fail(InputError(bad.message + suffix, display, line, bad.field), stats)
                 continue
             stats.kept += 1
+            if keep.min_user_turns is not None:
+                convs = [c for c in convs if keep.keep_conversation(c.n_user_turns)]
             yield from convs
         if not seen_any:
             err = InputError("empty file: no records found", display)
@@ -831,7 +1146,9 @@ class _Reader:
         if not isinstance(rec, dict):
             raise _Bad(f"not an object: each record must be a JSON object, got {_kind(rec)}")
         rid, id_field = _record_id(rec)
-        task = _optional_str(rec, "task") or w.task
+        task = _optional_str(rec, "task")
+        task = self._name(task, "task", "task", w) if task else (
+            self._name(w.task, "task", None, w) if w.task else None)
         intent = _optional_str(rec, "intent")
         metadata = _metadata(rec)
         if "real_messages" in rec or "simulated_messages" in rec:
@@ -855,6 +1172,7 @@ class _Reader:
         if not isinstance(source, str) or not source.strip():
             raise _Bad(f"wrong type: 'source' must be a non-empty string, got {_kind(source)}",
                        "source")
+        source = self._name(source, "source", "source" if rec.get("source") is not None else None, w)
         messages, dropped = _parse_messages(rec[layout.list_field], layout, layout.list_field,
                                             self.max_turn_chars, self.drop_empty)
         conv = Conversation(rid if rid is not None else f"{w.stem}:{w.line}", source, messages,
@@ -882,7 +1200,7 @@ class _Reader:
         cap = self.max_turn_chars
         sim_messages, sim_dropped = _parse_messages(rec["simulated_messages"], _PAIRED_SIM,
                                                     "simulated_messages", cap, self.drop_empty)
-        sim = Conversation(rid, w.stem, sim_messages,
+        sim = Conversation(rid, self._name(w.stem, "source", None, w), sim_messages,
                            task, intent, metadata, _precomputed(rec, ("", "simulated_")), w.origin)
         real_messages, real_dropped = _parse_messages(rec["real_messages"], _PAIRED_REAL,
                                                       "real_messages", cap, self.drop_empty)
