@@ -100,20 +100,61 @@ def write_json(path: str | Path, obj) -> Path:
     return write_text(path, json.dumps(_round(obj), indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def ensure_writable_dir(folder: str | Path) -> Path:
-    """Create `folder` and check a file can be created in it, before any long work.
+# Free space the up-front check asks for: more than the probe below, and
+# room for the small outputs (measure.json of a few hundred sources is
+# ~1 MB); a run that needs more still fails at its first write, with a clear
+# OutputError.
+MIN_FREE_BYTES = 8 << 20
+_PROBE_BYTES = 64 << 10
 
-    Raises OutputError with a one-line reason (read-only, not a folder, ...).
+
+def ensure_writable_dir(folder: str | Path, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+    """Create `folder` and check files can be written in it, before any long work.
+
+    Creating an empty file succeeds on a full disk, so the probe also writes
+    and syncs 64 KiB, and the file system must report `min_free_bytes` free
+    for an unprivileged writer.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The output folder.
+    min_free_bytes : int
+        Free space required (default MIN_FREE_BYTES, 8 MiB).
+
+    Returns
+    -------
+    Path
+        `folder`.
+
+    Raises
+    ------
+    OutputError
+        With a one-line reason (read-only, not a folder, no space left, ...).
     """
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        st = os.statvfs(folder)
+        free = st.f_bavail * st.f_frsize
+        if free < min_free_bytes:
+            raise OutputError(f"cannot write {folder}: no space left on the device "
+                              f"({_size(free)} free, at least {_size(min_free_bytes)} needed)")
         fd, probe = tempfile.mkstemp(prefix=".ensemble-fit-probe.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(b"\0" * _PROBE_BYTES)
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            os.unlink(probe)
     except OSError as exc:
         raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
     return folder
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
 
 
 def unique_tmp(path: Path) -> Path:

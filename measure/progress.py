@@ -6,6 +6,9 @@ import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from .text_safety import escape_control
 
 
 class Reporter:
@@ -19,11 +22,12 @@ class Reporter:
 
     def log(self, message: str) -> None:
         if self.enabled:
-            self.console.print(f"[dim]{message}[/dim]")
+            # Text, not markup: messages quote names and file names from the input.
+            self.console.print(Text(escape_control(message), style="dim"))
 
     def warn(self, message: str) -> None:
         # Warnings are always shown: they report lost or recomputed work.
-        self.console.print(f"[yellow]warning:[/yellow] {message}")
+        self.console.print(Text("warning: ", style="yellow") + Text(escape_control(message)))
 
     @contextlib.contextmanager
     def stage(self, name: str, total: int | None = None):

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .loaders import Dataset
+from .text_safety import escape_control
 
 
 @dataclass
@@ -151,8 +152,8 @@ def render_summary(summary: DatasetSummary, console: Console, max_examples: int 
     table.add_column("non-English", justify="right")
     for s in summary.sources:
         approx = "~" if s.language_sampled < s.n_conversations else ""
-        table.add_row(Text(s.name), "real" if s.is_real else "simulator", str(s.n_conversations),
-                      Text(_tasks_cell(s)),
+        table.add_row(Text(escape_control(s.name)), "real" if s.is_real else "simulator",
+                      str(s.n_conversations), Text(escape_control(_tasks_cell(s))),
                       f"{s.turns_mean:.2f} / {s.turns_median:g} / {s.turns_min}-{s.turns_max}",
                       f"{s.mean_user_chars:.1f}", f"{approx}{s.non_english_share:.0%}")
     console.print(table)
@@ -166,11 +167,11 @@ def render_summary(summary: DatasetSummary, console: Console, max_examples: int 
     problems = Table(title="Problems", show_header=False)
     problems.add_column("problem")
     for p in summary.problems:
-        problems.add_row(Text(p))  # Text: file names and fields hold '[...]'
+        problems.add_row(Text(escape_control(p)))  # Text: file names and fields hold '[...]'
     console.print(problems)
     if summary.examples:
         console.print("Examples of skipped records:")
         for e in summary.examples[:max_examples]:
-            console.print(f"  {e}", markup=False, highlight=False)
+            console.print(f"  {escape_control(e)}", markup=False, highlight=False)
         if len(summary.examples) > max_examples:
             console.print(f"  ... {len(summary.examples) - max_examples} more")

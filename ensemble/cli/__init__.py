@@ -8,6 +8,7 @@ from pathlib import Path
 
 from measure import __version__
 from measure.errors import EnsembleFitError, InputError
+from measure.text_safety import escape_control
 
 FACET_HELP = "comma-separated facets (default: requests,context,responses,style,dialogue_acts)"
 
@@ -82,6 +83,9 @@ def _add_measure(p: argparse.ArgumentParser) -> None:
     e.add_argument("--model", dest="llm_model", help="LLM model name on the server")
     e.add_argument("--concurrency", type=int, default=8, help="parallel LLM requests (default 8)")
     e.add_argument("--request-budget", type=int, default=None, help="most LLM requests this run may send")
+    e.add_argument("--max-failed-share", type=float, default=0.05, metavar="SHARE",
+                   help="LLM extractor: stop with an error when facet extraction fails for more than "
+                        "this share of conversations (default 0.05)")
     e.add_argument("--dry-run", action="store_true", help="LLM extractor: print request and token estimates, send nothing")
     e.add_argument("--embedding-model", default=None, metavar="PATH",
                    help="sentence-transformers model folder (default: the bundled all-MiniLM-L6-v2)")
@@ -208,14 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         fd, log = tempfile.mkstemp(prefix="ensemble-fit-crash-", suffix=".log")
         with os.fdopen(fd, "w") as fh:
             traceback.print_exc(file=fh)
-        print(f"internal error: {type(exc).__name__}: {exc}\n(traceback written to {log}; "
+        print(f"internal error: {type(exc).__name__}: {escape_control(str(exc))}\n(traceback written to {log}; "
               "please report it; set ENSEMBLE_FIT_DEBUG=1 to see it here)", file=sys.stderr)
         return 70
 
 
 def _print_error(message: str) -> None:
     """One line on stderr, whatever the terminal width (rich would wrap it)."""
-    line = " ".join(message.split("\n")).strip()
+    line = escape_control(" ".join(message.split("\n")).strip())
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.text import Text

@@ -51,7 +51,8 @@ def build_extractor(args, cache_dir: Path):
         if not args.base_url or not args.llm_model:
             raise ConfigError("--extractor llm needs --base-url and --model")
         return LLMFacetExtractor(base_url=args.base_url, model=args.llm_model, cache_dir=cache_dir,
-                                 concurrency=args.concurrency, request_budget=args.request_budget)
+                                 concurrency=args.concurrency, request_budget=args.request_budget,
+                                 max_failed_share=getattr(args, "max_failed_share", 0.05))
     from measure.facets.offline import RuleFacetExtractor
     return RuleFacetExtractor()
 

@@ -16,7 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 # Applied per call, so importing this module changes no global matplotlib state.
-RC = {"svg.hashsalt": "ensemble-fit", "font.size": 9, "path.simplify": True}
+# text.parse_math off: labels are source names from the input, and a '$' in
+# one would start mathtext (an unknown command in it raises while drawing).
+RC = {"svg.hashsalt": "ensemble-fit", "font.size": 9, "path.simplify": True, "text.parse_math": False}
 
 STATUS_COLORS = {"captured": "#4c9a2a", "under": "#e3a21a", "missed": "#c0392b", "over": "#8e6cc0",
                  "hallucinated": "#6c3483", "not significant": "#9e9e9e", None: "#9e9e9e"}
