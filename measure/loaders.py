@@ -170,17 +170,18 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     conversation (real logs have them: pasted images, failed captures); the
     assistant turns around a dropped turn then merge, as in normalization.
     """
-    if isinstance(paths, dict):
-        paths = list(paths.items())  # {name: dataset}
-    elif isinstance(paths, (str, Path)) or _is_dataset_object(paths):
+    if isinstance(paths, (str, Path)) or _is_dataset_object(paths):  # a DatasetDict is a dict
         paths = [paths]
+    elif isinstance(paths, dict):
+        paths = list(paths.items())  # {name: dataset}
     if not paths:
         raise ConfigError("no input paths given")
     if max_per_source is not None and (isinstance(max_per_source, bool)
                                        or not isinstance(max_per_source, int) or max_per_source < 1):
         raise ConfigError(f"--max-per-source must be a positive integer, got {max_per_source!r}")
     report = LoadReport()
-    record_filter = RecordFilter(parse_where(where), min_user_turns)
+    record_filter = RecordFilter(parse_where(where), min_user_turns,
+                                 tuple(str(w).strip() for w in where or ()))
     reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns, record_filter)
     groups: dict[str, list[Conversation]] = {}
     with _gc_paused():
@@ -225,6 +226,7 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
 
     if report.empty_turns_dropped:
         report.warn(f"dropped {report.empty_turns_dropped:,} empty user turn(s) (--drop-empty-turns)")
+    record_filter.check_fields()
     if record_filter.summary():
         report.warn(record_filter.summary())
     if not groups:

@@ -57,14 +57,19 @@ def _lookup(rec: dict, name: str):
 class RecordFilter:
     """Which records and conversations to keep, and how many were left out.
 
-    `where` maps a field to the accepted values (see `parse_where`); a record
-    without the field does not match. A list value matches when any of its
-    items does. `min_user_turns` applies to each normalized conversation.
+    `where` maps a field to the accepted values (see `parse_where`). A record
+    without the field is kept, so `--where language=English` filters the
+    real-user log that has a `language` field and not the simulators' files
+    beside it; a field that no record has is an error (`check_fields`). A
+    list value matches when any of its items does. `min_user_turns` applies
+    to each normalized conversation.
     """
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
     min_user_turns: int | None = None
+    labels: tuple[str, ...] = ()  # the clauses as given, for messages
     records_out: int = 0        # records that failed `where`
     conversations_out: int = 0  # conversations with too few user turns
+    fields_seen: set = field(default_factory=set)
 
     def __post_init__(self):
         n = self.min_user_turns
@@ -82,7 +87,8 @@ class RecordFilter:
         for name, accepted in self.where.items():
             value = _lookup(rec, name)
             if value is _MISSING:
-                break
+                continue
+            self.fields_seen.add(name)
             values = value if isinstance(value, list) else (value,)
             if not any(_as_text(v) in accepted for v in values):
                 break
@@ -90,6 +96,15 @@ class RecordFilter:
             return True
         self.records_out += 1
         return False
+
+    def check_fields(self) -> None:
+        """Raise ConfigError for a `where` field no record had (a typo
+        would otherwise filter nothing)."""
+        missing = [name for name in self.where if name not in self.fields_seen]
+        if missing:
+            raise ConfigError(f"--where: no record has the field(s) {', '.join(missing)}; "
+                              f"check the spelling (fields are the records' own keys, "
+                              f"e.g. language, toxic)")
 
     def keep_conversation(self, n_user_turns: int) -> bool:
         if self.min_user_turns is None or n_user_turns >= self.min_user_turns:
@@ -101,7 +116,8 @@ class RecordFilter:
         """One warning line on what was filtered out, or None."""
         parts = []
         if self.records_out:
-            clauses = " and ".join("/".join(f"{k}={v}" for v in vs) for k, vs in self.where.items())
+            clauses = " and ".join(self.labels) or " and ".join(
+                "/".join(f"{k}={v}" for v in vs) for k, vs in self.where.items())
             parts.append(f"{self.records_out:,} record(s) not matching --where {clauses}")
         if self.conversations_out:
             parts.append(f"{self.conversations_out:,} conversation(s) with fewer than "
