@@ -34,7 +34,9 @@ def _kv_float(text: str) -> tuple[str, float]:
 def _add_data(p: argparse.ArgumentParser, required: bool = False) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", action="append", type=Path, required=required, metavar="PATH",
-                   help="file or folder of conversations (repeatable; formats are detected per record)")
+                   help="file or folder of conversations, a datasets save_to_disk folder, or "
+                        "hf:OWNER/NAME[@REVISION][:SPLIT] for a Hugging Face dataset; INPUT#NAME "
+                        "names its source NAME (repeatable; formats are detected per record)")
     _add_reading(g, on_error="raise")
 
 
@@ -53,6 +55,11 @@ def _add_reading(g, on_error: str) -> None:
     g.add_argument("--max-per-source", type=int, default=None, metavar="N",
                    help="keep a uniform random sample of at most N conversations per source "
                         "(bounded memory on very large logs; the same ids across paired sources)")
+    g.add_argument("--where", action="append", metavar="FIELD=VALUE",
+                   help="keep records whose FIELD equals VALUE, e.g. language=English, toxic=false "
+                        "(repeatable: different fields must all match, one field repeated matches any)")
+    g.add_argument("--min-user-turns", type=int, default=None, metavar="N",
+                   help="keep conversations with at least N user turns")
 
 
 def _add_measure(p: argparse.ArgumentParser) -> None:
