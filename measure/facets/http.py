@@ -31,7 +31,8 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 # usual provider key prefixes (sk-..., sk-proj-..., gsk_..., hf_...).
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+"),
-    re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?!bearer\b)[^\s\"',;]+"),
+    re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?:(?:basic|bearer|digest|token)\s+)?"
+               r"[^\s\"',;]+"),
     re.compile(r"(?i)(\b(?:api[_-]?key|access[_-]?token|secret|password|token)\b[\"']?\s*[:=]\s*[\"']?)"
                r"[^\s\"',;&]+"),
     re.compile(r"()\b(?:sk|gsk|hf|xai|pk)[-_][A-Za-z0-9_\-]{12,}"),
