@@ -11,7 +11,7 @@ import numpy as np
 from . import __version__
 from .atomic import write_bytes, write_json, write_text
 from .conversation import fingerprint
-from .pipeline import REAL, Measurement
+from .pipeline import MIN_CONVERSATIONS, REAL, Measurement
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"
 METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
@@ -31,12 +31,12 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
         "facet_weights": m.facet_weights,
         "n": counts,
         "n_heldout_real": int(prep.heldout.sum()),
-        "ranking": m.ranking(),
-        "gap": {s: {"overall": m.gap[s]["overall"],
-                    **{f: {key: m.gap[s][f][key] for key in (*METRICS, "js_ci")} for f in prep.facets}}
-                for s in prep.simulators},
-        "noise_floor": m.noise_floor,
-        "codebook_seed_spread": m.seed_spread,
+        "ranking": m.ranking,
+        "gap": {s: _gap_row(m, s) for s in prep.simulators},
+        "noise_floor": m.floor.to_dict(),
+        "too_few_conversations": {"min": MIN_CONVERSATIONS, "sources": list(m.too_few),
+                                  "allow_small": bool(m.config.allow_small)},
+        "codebook_seed_spread": {s: v.to_dict() for s, v in m.seed_spread.items()},
         "pairwise": {"names": m.pairwise["names"], "js": m.pairwise["js"],
                      "per_facet": m.pairwise["per_facet"]},
         "by_task": m.by_task,
@@ -53,17 +53,27 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
     return out
 
 
+def _gap_row(m: Measurement, s: str) -> dict:
+    row = m.gap[s].to_dict()
+    if s in m.discriminator:
+        d = m.discriminator[s]
+        row["discriminator"] = {"auc": d.auc, "auc_ci": list(d.ci), "n_real": d.n_real, "n_sim": d.n_sim,
+                                "top_features": [f.to_dict() for f in d.top_features]}
+    if m.unmeasured(s):
+        row["too_few_conversations"] = True
+    return row
+
+
 def ranking_csv(m: Measurement) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     facets = m.prep.facets
     w.writerow(["rank", "simulator", "n", "js", "js_ci_lo", "js_ci_hi", "floor_js", "seed_std",
                 *[f"{f}_js" for f in facets]])
-    for r, s in enumerate(m.ranking(), 1):
+    for r, s in enumerate(m.ranking, 1):
         g = m.gap[s]
-        w.writerow([r, s, g["overall"]["n"], f"{g['overall']['js']:.6f}", f"{g['overall']['js_ci'][0]:.6f}",
-                    f"{g['overall']['js_ci'][1]:.6f}", f"{m.noise_floor['overall']['js']:.6f}",
-                    f"{m.seed_spread[s]['std']:.6f}", *[f"{g[f]['js']:.6f}" for f in facets]])
+        w.writerow([r, s, g.n, f"{g.js:.6f}", f"{g.ci[0]:.6f}", f"{g.ci[1]:.6f}", f"{m.floor.js:.6f}",
+                    f"{m.seed_spread[s].std:.6f}", *[f"{g.facets[f].js:.6f}" for f in facets]])
     return buf.getvalue()
 
 

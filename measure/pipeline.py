@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -23,12 +23,22 @@ from .codebook import Codebook, default_k
 from .conversation import Conversation
 from .distributions import histogram
 from .errors import ConfigError, EnsembleFitError
+from .compose import COMPOSITION, compose_mode
 from .facet_table import FacetTable, embed_columns, extract_facets
 from .facets.base import BEHAVIOUR_FACETS, RAW_FACET
 from .progress import QUIET, Reporter
+from .results import NoiseFloor, SeedSpread, SimulatorGap
 from .uncertainty import bootstrap_gaps, noise_floor
 
+if TYPE_CHECKING:
+    from .discriminator import DiscriminatorResult
+
 REAL = "real"  # the pooled real-user population in every output
+# Below this many conversations (real users: in the fit split) a source's gap
+# is mostly sampling noise at any k: its row reads "too few conversations to
+# measure" instead of a number, unless --allow-small.
+MIN_CONVERSATIONS = 20
+TOO_FEW = "too few conversations to measure"
 
 
 @dataclass
@@ -44,6 +54,8 @@ class MeasureConfig:
     facet_weights: dict[str, float] | None = None  # None = equal
     heldout_fraction: float = 0.0     # share of real users kept out of codebooks (run: 0.3)
     minibatch_threshold: int = 20000
+    discriminator: bool = True        # the classifier lens (measure/discriminator.py)
+    allow_small: bool = False         # report sources below MIN_CONVERSATIONS as numbers
 
     def weights(self, facets: Sequence[str] | None = None) -> dict[str, float]:
         facets = list(facets or self.facets)
@@ -135,11 +147,18 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
         precomputed = {"file": str(origin), "facets": sorted(done)}
     else:
         precomputed = None
+    # Rule descriptions get vectors composed from cached phrase vectors
+    # (measure/compose.py): another representation, so another key.
+    composed = getattr(extractor, "name", None) == "rules" and compose_mode() == "phrases"
+    if composed:
+        embedder_key += f"+{COMPOSITION}"
     total_texts = sum(len(c.texts) for c in table.columns.values() if c.embeddings is None)
     encoded_before = getattr(embedder, "n_encoded", 0)
     cached_before = getattr(embedder, "n_cached", 0)
     with reporter.stage("embed descriptions", total=total_texts) as advance:
-        embed_columns(table, embedder, progress=lambda f, adv, tot: advance(adv))
+        embed_columns(table, embedder, progress=lambda f, adv, tot: advance(adv), compose=composed)
+    if hasattr(embedder, "close"):
+        embedder.close()  # encoding workers hold a model each: free them now
     if hasattr(embedder, "n_encoded"):
         reporter.log(f"embeddings: {embedder.n_encoded - encoded_before} texts encoded, "
                      f"{getattr(embedder, 'n_cached', 0) - cached_before} from the cache")
@@ -155,6 +174,7 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
                     representation={"extractor": getattr(extractor, "cache_key", type(extractor).__name__),
                                     "embedding_model": getattr(embedder, "model_name", None),
                                     "embedding_key": getattr(embedder, "key", "none"),
+                                    "embedding_composition": COMPOSITION if composed else None,
                                     "precomputed_embeddings": precomputed})
     if len(prep.rows_of(REAL)) < 2:
         raise EnsembleFitError("too few real-user conversations left to fit on "
@@ -184,8 +204,22 @@ def split_heldout(conversations: Sequence[Conversation], is_real: np.ndarray, fr
 # ---------------------------------------------------------------- codebooks
 
 def resolve_k(prep: Prepared, config: MeasureConfig) -> dict[str, int]:
-    auto = config.k_default or default_k(prep.min_source_size())
-    return {f: int(config.k.get(f, auto)) for f in prep.facets}
+    """Each facet's k: as requested (--k) or n/10 of the smallest source.
+
+    Then capped by the facet's distinct descriptions in the codebook pool
+    (more centroids than distinct points only split hairs) and by the size
+    of the smallest source (a source of n conversations cannot show more
+    than n clusters), and never below 2: one cluster would make every
+    source identical, a gap of 0 that only says nothing was measured.
+    """
+    n_min = prep.min_source_size()
+    auto = config.k_default or default_k(n_min)
+    pool = np.flatnonzero(~prep.heldout)
+    out = {}
+    for f in prep.facets:
+        distinct = int(np.unique(prep.table.columns[f].index[pool]).size)
+        out[f] = max(2, min(int(config.k.get(f, auto)), distinct, n_min))
+    return out
 
 
 def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: int,
@@ -316,19 +350,45 @@ class Measurement:
     facet_weights: dict[str, float]
     labels: dict[str, np.ndarray]
     dist: dict[str, dict[str, np.ndarray]]
-    gap: dict[str, dict]
-    noise_floor: dict
-    seed_spread: dict[str, dict]
+    gap: dict[str, SimulatorGap]
+    floor: NoiseFloor
+    seed_spread: dict[str, SeedSpread]
     pairwise: dict
     by_task: dict
     by_family: dict
+    # simulator -> the classifier lens; the same classifier on real halves
+    discriminator: dict[str, DiscriminatorResult] = field(default_factory=dict)
+    discriminator_floor: DiscriminatorResult | None = None
+    # sources below MIN_CONVERSATIONS (REAL included), whatever allow_small says
+    too_few: list[str] = field(default_factory=list)
+
+    def unmeasured(self, sim: str) -> bool:
+        """True when the simulator's row should read TOO_FEW instead of numbers."""
+        return not self.config.allow_small and bool({sim, REAL} & set(self.too_few))
 
     @property
     def simulators(self) -> list[str]:
         return self.prep.simulators
 
+    @property
     def ranking(self) -> list[str]:
-        return sorted(self.simulators, key=lambda s: (self.gap[s]["overall"]["js"], s))
+        """Simulators, closest to real users (smallest overall JS) first."""
+        return sorted(self.simulators, key=lambda s: (self.gap[s].js, s))
+
+    def to_dict(self) -> dict:
+        """The measure.json document (schema ensemble-fit/measure/v1)."""
+        from .outputs import measure_json
+        return measure_json(self)
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write measure.json, byte-identical to the CLI's (atomically)."""
+        from .atomic import write_json
+        return write_json(path, self.to_dict())
+
+    def write(self, out_dir: str | Path) -> dict:
+        """Write measure.json, measure.csv and distributions.npz into `out_dir`."""
+        from .outputs import write_measure_outputs
+        return write_measure_outputs(self, out_dir)
 
 
 def blas_threads():
@@ -395,13 +455,59 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
         for f in prep.facets:
             floor_json[f] = {"js": floor.mean[f], "js_p95": floor.p95[f]}
 
+    disc, disc_floor = {}, None
+    if config.discriminator:
+        with reporter.stage("discriminator (classifier per simulator)"):
+            disc, disc_floor = discriminator_stage(prep, labels, k, config, n_half)
+        if disc_floor is not None:
+            floor_json["discriminator_auc"] = disc_floor.auc
+            floor_json["discriminator_auc_ci"] = list(disc_floor.ci)
+    too_few = small_sample_warnings(prep, gap, config, reporter.warn)
+
     seed_spread = codebook_seed_spread(prep, config, k_req, fw, cache_dir, reporter, memo)
     pairwise = pairwise_matrix(prep, dist, fw)
     by_task = task_breakdown(prep, labels, k, fw) if len(set(prep.tasks) - {""}) > 0 else {}
     by_family = family_breakdown(gap, metadata) if metadata else {}
     return Measurement(config=config, prep=prep, k=k, facet_weights=fw, labels=labels, dist=dist,
-                       gap=gap, noise_floor=floor_json, seed_spread=seed_spread, pairwise=pairwise,
-                       by_task=by_task, by_family=by_family)
+                       gap={s: SimulatorGap.from_dict(gap[s], prep.facets) for s in prep.simulators},
+                       floor=NoiseFloor.from_dict(floor_json, prep.facets),
+                       seed_spread=seed_spread, pairwise=pairwise,
+                       by_task=by_task, by_family=by_family, discriminator=disc,
+                       discriminator_floor=disc_floor, too_few=too_few)
+
+
+def discriminator_stage(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
+                        config: MeasureConfig, n_half: int | None):
+    """Every simulator's discriminator and the real-vs-real one, on one shared
+    design matrix (cluster one-hots + embedding components of every facet)."""
+    from .discriminator import DiscriminatorConfig, build_features, discriminate_all
+
+    real_rows = prep.rows_of(REAL)
+    if len(real_rows) < 4:
+        return {}, None
+    embeddings = {f: (c.embeddings, c.index) for f, c in prep.table.columns.items()
+                  if f in prep.facets and c.embeddings is not None}
+    dconf = DiscriminatorConfig(seed=config.seed)
+    space = build_features(labels, k, embeddings, dconf.n_components, fit_rows=~prep.heldout)
+    return discriminate_all(space, real_rows, {s: prep.rows_of(s) for s in prep.simulators}, dconf,
+                            n_half=n_half)
+
+
+def small_sample_warnings(prep: Prepared, gap: dict, config: MeasureConfig, warn) -> list[str]:
+    """Sources below MIN_CONVERSATIONS, and a warning for them and for every
+    gap whose 95% CI is wider than the gap itself."""
+    too_few = [s for s in [REAL] + prep.simulators if len(prep.rows_of(s)) < MIN_CONVERSATIONS]
+    if too_few:
+        sizes = ", ".join(f"{s} {len(prep.rows_of(s))}" for s in too_few)
+        what = ("measured anyway (--allow-small)" if config.allow_small
+                else f"their rows read '{TOO_FEW}' (--allow-small shows the numbers)")
+        warn(f"fewer than {MIN_CONVERSATIONS} conversations ({sizes}): {what}")
+    wide = [s for s in prep.simulators
+            if gap[s]["overall"]["js_ci"][1] - gap[s]["overall"]["js_ci"][0] > gap[s]["overall"]["js"]]
+    if wide:
+        warn(f"the 95% CI is wider than the gap itself for {', '.join(wide)}: at this sample size "
+             f"the gap is not resolved; more conversations narrow it")
+    return too_few
 
 
 def _pair(ci) -> list[float]:
@@ -414,7 +520,7 @@ def overall_js(dist_real: dict[str, np.ndarray], dist_sim: dict[str, np.ndarray]
 
 
 def codebook_seed_spread(prep: Prepared, config: MeasureConfig, k_req: dict[str, int], fw,
-                         cache_dir, reporter: Reporter, memo) -> dict[str, dict]:
+                         cache_dir, reporter: Reporter, memo) -> dict[str, SeedSpread]:
     """Refit every codebook with a few seeds; report each simulator's gap std."""
     n = max(1, config.n_codebook_seeds)
     per_seed: list[dict[str, float]] = []
@@ -433,7 +539,7 @@ def codebook_seed_spread(prep: Prepared, config: MeasureConfig, k_req: dict[str,
     out = {}
     for s in prep.simulators:
         vals = np.array([d[s] for d in per_seed])
-        out[s] = {"seeds": n, "mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if n > 1 else 0.0}
+        out[s] = SeedSpread(seeds=n, mean=float(vals.mean()), std=float(vals.std(ddof=1)) if n > 1 else 0.0)
     return out
 
 

@@ -1,0 +1,362 @@
+"""A second lens on the gap: can a classifier tell a simulator's users from real users?
+
+A classifier two-sample test. For each simulator, a logistic regression is
+trained to separate its conversations from real users' on the same facets
+the JS measure reads: the one-hot cluster ids of every facet's shared
+codebook, plus a few principal components of each facet's description
+embeddings (what the clusters cut away). Its out-of-fold ROC AUC says how
+well the two populations can be told apart: 0.5 is indistinguishable, 1.0
+is perfectly separable. The same classifier on two random halves of the
+real users gives the floor, what "no difference" reads at this sample size.
+
+The AUC answers a different question from JS: JS weighs how much of the
+behaviour distribution differs, the AUC how reliably single conversations
+give a simulator away. A simulator that differs in a rare but sharp
+behaviour can rank well on JS and still be spotted (AUC well above 0.5);
+the report flags such disagreements.
+
+Cost is kept low on purpose (it runs inside every `measure`): one sparse
+design matrix is built once for all rows, each simulator's fit sees at most
+`max_per_class` conversations per side (a deterministic subsample, the same
+real users for every simulator), liblinear solves each of the 5 folds, and
+the AUC's bootstrap CI resamples the out-of-fold scores in one vectorized
+pass (no refits).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["DiscriminatorConfig", "SeparatingFeature", "DiscriminatorResult", "FeatureSpace",
+           "build_features", "discriminate", "discriminate_all", "real_vs_real", "auc", "auc_bootstrap"]
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Settings of the discriminator; the defaults are what `measure` uses.
+
+    Parameters
+    ----------
+    n_folds : cross-validation folds (stratified).
+    n_components : principal components of each facet's embeddings added to
+        the cluster one-hots (0: one-hots only).
+    C : inverse L2 regularization strength of the logistic regression.
+    max_per_class : conversations per side a fit sees at most (a seeded
+        subsample beyond it keeps the cost bounded at paper scale).
+    n_boot : bootstrap replicates of the out-of-fold scores for the CI.
+    top : separating cluster features reported per simulator.
+    n_floor : random real-user splits averaged for the real-vs-real floor.
+    seed : seeds the subsample, the folds, the solver and the bootstrap.
+    """
+    n_folds: int = 5
+    n_components: int = 2
+    C: float = 0.1
+    max_per_class: int = 2500
+    n_boot: int = 200
+    top: int = 5
+    n_floor: int = 3
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SeparatingFeature:
+    """One cluster that tells the two populations apart.
+
+    `coef` is the fold-averaged logistic weight (log-odds; positive: the
+    cluster marks the simulator, negative: real users); the shares are the
+    cluster's share of each population's conversations in the fitted sample.
+    """
+    facet: str
+    cluster: int
+    coef: float
+    share_real: float
+    share_sim: float
+
+    @property
+    def leans(self) -> str:
+        return "simulator" if self.coef > 0 else "real users"
+
+    def to_dict(self) -> dict:
+        return {"facet": self.facet, "cluster": int(self.cluster), "coef": float(self.coef),
+                "share_real": float(self.share_real), "share_sim": float(self.share_sim),
+                "leans": self.leans}
+
+
+@dataclass(frozen=True)
+class DiscriminatorResult:
+    """Out-of-fold ROC AUC of one classifier, with its 95% bootstrap CI."""
+    auc: float
+    ci: tuple[float, float]
+    n_real: int
+    n_sim: int
+    top_features: tuple[SeparatingFeature, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"auc": float(self.auc), "auc_ci": [float(self.ci[0]), float(self.ci[1])],
+                "n_real": int(self.n_real), "n_sim": int(self.n_sim),
+                "top_features": [f.to_dict() for f in self.top_features]}
+
+
+@dataclass
+class FeatureSpace:
+    """The design matrix of every conversation, built once and shared.
+
+    `X` (n_rows, n_features) CSR float64: for every facet its k cluster
+    one-hots, then `n_components` standardized principal components of its
+    description embedding. `onehot_of[j]` is (facet, cluster) for one-hot
+    column j and None for a component column.
+    """
+    X: sp.csr_matrix
+    onehot_of: list[tuple[str, int] | None] = field(default_factory=list)
+
+    @property
+    def n_onehot(self) -> int:
+        return sum(o is not None for o in self.onehot_of)
+
+
+def _components(vectors: np.ndarray, index: np.ndarray, m: int, fit_rows: np.ndarray | None,
+                max_texts: int = 20000) -> np.ndarray:
+    """(n_rows, m) standardized leading principal components of the rows' texts.
+
+    The PCA is fit on the distinct texts weighted by how many rows carry
+    them (the same PCA as on the repeated rows, at the cost of the distinct
+    ones); beyond `max_texts` distinct texts a seeded subset of them is used.
+    """
+    rows = index if fit_rows is None else index[fit_rows]
+    w = np.bincount(rows, minlength=vectors.shape[0]).astype(np.float64)
+    used = np.flatnonzero(w > 0)
+    if len(used) > max_texts:
+        used = np.sort(np.random.default_rng(0).choice(used, size=max_texts, replace=False))
+    V = vectors[used].astype(np.float64)
+    wu = w[used] / w[used].sum()
+    mean = wu @ V
+    Vc = V - mean
+    cov = (Vc * wu[:, None]).T @ Vc
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1][:m]
+    comps = evecs[:, order]
+    # Fixed signs (largest loading positive) so refits give the same axes.
+    signs = np.sign(comps[np.argmax(np.abs(comps), axis=0), np.arange(comps.shape[1])])
+    comps = comps * np.where(signs == 0, 1.0, signs)
+    scale = np.sqrt(np.clip(evals[order], 1e-12, None))
+    per_text = ((vectors.astype(np.float64) - mean) @ comps) / scale
+    return per_text[index]
+
+
+def build_features(labels: dict[str, np.ndarray], k: dict[str, int],
+                   embeddings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                   n_components: int = 2, fit_rows: np.ndarray | None = None) -> FeatureSpace:
+    """One sparse design matrix for every conversation.
+
+    Parameters
+    ----------
+    labels : facet -> (n,) int cluster ids of every conversation.
+    k : facet -> codebook size.
+    embeddings : facet -> (vectors (n_texts, d), index (n,) row -> text);
+        None or a missing facet: one-hots only for it.
+    n_components : principal components per facet.
+    fit_rows : rows the PCA is fit on (None: all).
+
+    Returns
+    -------
+    FeatureSpace
+    """
+    facets = list(labels)
+    n = len(labels[facets[0]])
+    # Every row has the same number of entries (one one-hot per facet plus
+    # its components), so the CSR arrays are built directly, column blocks
+    # side by side, without a sparse concatenation.
+    cols, vals, onehot_of = [], [], []
+    offset = 0
+    for f in facets:
+        cols.append(offset + np.asarray(labels[f], dtype=np.int64)[:, None])
+        vals.append(np.ones((n, 1)))
+        onehot_of += [(f, c) for c in range(int(k[f]))]
+        offset += int(k[f])
+        if embeddings and f in embeddings and n_components > 0:
+            vectors, index = embeddings[f]
+            m = min(int(n_components), vectors.shape[1])
+            vals.append(_components(vectors, np.asarray(index), m, fit_rows))
+            cols.append(np.broadcast_to(offset + np.arange(m), (n, m)))
+            onehot_of += [None] * m
+            offset += m
+    C, V = np.hstack(cols), np.hstack(vals)
+    X = sp.csr_matrix((V.ravel(), C.ravel(), np.arange(n + 1) * C.shape[1]), shape=(n, offset))
+    return FeatureSpace(X=X, onehot_of=onehot_of)
+
+
+# ------------------------------------------------------------------ AUC
+
+def auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC (Mann-Whitney, ties count half) of scores for labels y in {0, 1}."""
+    return float(auc_bootstrap(scores, y, n_boot=0)[0])
+
+
+def auc_bootstrap(scores: np.ndarray, y: np.ndarray, n_boot: int = 200,
+                  seed: int = 0) -> tuple[float, np.ndarray]:
+    """The AUC and `n_boot` bootstrap replicates of it, resampling each class.
+
+    Vectorized: scores are ranked once; each replicate only recounts how many
+    draws of each class fall on each distinct score, so the AUC of all
+    replicates is two (n_boot, n_distinct) count tables and one cumulative sum.
+    """
+    y = np.asarray(y).astype(bool)
+    _, inv = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
+    u = int(inv.max()) + 1
+    pos, neg = inv[y], inv[~y]
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("the AUC needs both classes")
+
+    def value(pc: np.ndarray, nc: np.ndarray) -> np.ndarray:
+        below = np.cumsum(nc, axis=-1) - nc  # negatives strictly below each score
+        return (pc * (below + 0.5 * nc)).sum(axis=-1) / (pc.sum(axis=-1) * nc.sum(axis=-1))
+
+    point = float(value(np.bincount(pos, minlength=u).astype(np.float64),
+                        np.bincount(neg, minlength=u).astype(np.float64)))
+    if n_boot <= 0:
+        return point, np.zeros(0)
+    rng = np.random.default_rng([int(seed), 3])
+
+    def counts(cls: np.ndarray) -> np.ndarray:
+        idx = rng.integers(0, len(cls), size=(n_boot, len(cls)), dtype=np.int32)
+        flat = cls.astype(np.int64)[idx] + (np.arange(n_boot, dtype=np.int64) * u)[:, None]
+        return np.bincount(flat.ravel(), minlength=n_boot * u).reshape(n_boot, u).astype(np.float64)
+
+    return point, value(counts(pos), counts(neg))
+
+
+# ----------------------------------------------------------- the classifier
+
+def _folds(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Stratified fold id of every row."""
+    fold = np.empty(len(y), dtype=np.int64)
+    for cls in (False, True):
+        rows = np.flatnonzero(y == cls)
+        fold[rng.permutation(rows)] = np.arange(len(rows)) % n_folds
+    return fold
+
+
+def _subsample(rows: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    if len(rows) <= cap:
+        return rows
+    return np.sort(rng.choice(rows, size=cap, replace=False))
+
+
+def discriminate(space: FeatureSpace, real_rows: np.ndarray, sim_rows: np.ndarray,
+                 config: DiscriminatorConfig = DiscriminatorConfig()) -> DiscriminatorResult:
+    """Cross-validated discriminator between two sets of rows of `space`.
+
+    Parameters
+    ----------
+    space : the shared design matrix (`build_features`).
+    real_rows, sim_rows : row indices of the two populations (label 0 and 1).
+    config : DiscriminatorConfig.
+
+    Returns
+    -------
+    DiscriminatorResult
+        Out-of-fold AUC (each conversation scored by the model that did not
+        see it), its 95% percentile bootstrap CI, and the clusters with the
+        largest fold-averaged weight times share of conversations.
+    """
+    return _discriminate(space, real_rows, sim_rows, config)[0]
+
+
+def _discriminate(space: FeatureSpace, real_rows: np.ndarray, sim_rows: np.ndarray,
+                  config: DiscriminatorConfig) -> tuple[DiscriminatorResult, np.ndarray]:
+    """`discriminate`, and the AUC's bootstrap replicates."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng([int(config.seed), 5])
+    real_rows = _subsample(np.asarray(real_rows), config.max_per_class, rng)
+    sim_rows = _subsample(np.asarray(sim_rows), config.max_per_class, rng)
+    rows = np.concatenate([real_rows, sim_rows])
+    y = np.r_[np.zeros(len(real_rows), bool), np.ones(len(sim_rows), bool)]
+    n_folds = int(min(config.n_folds, len(real_rows), len(sim_rows)))
+    if n_folds < 2:
+        raise ValueError(f"the discriminator needs at least 2 conversations per side, got "
+                         f"{len(real_rows)} and {len(sim_rows)}")
+    X = space.X[rows]
+    fold = _folds(y, n_folds, rng)
+    scores = np.empty(len(y))
+    coef = np.zeros(X.shape[1])
+    for j in range(n_folds):
+        train = fold != j
+        model = LogisticRegression(solver="liblinear", C=config.C, tol=1e-3,
+                                   random_state=int(config.seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X[train], y[train])
+        scores[~train] = model.decision_function(X[~train])
+        coef += model.coef_[0] / n_folds
+    point, boot = auc_bootstrap(scores, y, config.n_boot, config.seed)
+    return DiscriminatorResult(auc=point, ci=_ci(boot, point), n_real=len(real_rows), n_sim=len(sim_rows),
+                               top_features=_top(space, X, y, coef, config.top)), boot
+
+
+def _ci(boot: np.ndarray, point: float) -> tuple[float, float]:
+    lo, hi = np.percentile(boot, [2.5, 97.5]) if len(boot) else (point, point)
+    return float(lo), float(hi)
+
+
+def _top(space: FeatureSpace, X: sp.csr_matrix, y: np.ndarray, coef: np.ndarray,
+         top: int) -> tuple[SeparatingFeature, ...]:
+    cols = np.array([j for j, o in enumerate(space.onehot_of) if o is not None])
+    if top <= 0 or len(cols) == 0:
+        return ()
+    Xo = X[:, cols]
+    share_real = np.asarray(Xo[np.flatnonzero(~y)].mean(axis=0)).ravel()
+    share_sim = np.asarray(Xo[np.flatnonzero(y)].mean(axis=0)).ravel()
+    # A weight matters as much as the conversations it applies to.
+    strength = np.abs(coef[cols]) * np.maximum(share_real, share_sim)
+    order = np.lexsort((cols, -strength))[:top]
+    return tuple(SeparatingFeature(facet=space.onehot_of[cols[i]][0], cluster=space.onehot_of[cols[i]][1],
+                                   coef=float(coef[cols[i]]), share_real=float(share_real[i]),
+                                   share_sim=float(share_sim[i]))
+                 for i in order if strength[i] > 0)
+
+
+def real_vs_real(space: FeatureSpace, real_rows: np.ndarray, n_half: int | None = None,
+                 config: DiscriminatorConfig = DiscriminatorConfig()) -> DiscriminatorResult:
+    """The floor: the same discriminator between two random halves of real users.
+
+    `n_half` (default: half the real users) sets the size of each half, so
+    the floor is read at the simulators' sample size. One split's AUC
+    scatters by a few hundredths around 0.5 at a few hundred conversations,
+    so the floor averages `config.n_floor` splits; its CI pools their
+    bootstrap replicates (the split-to-split scatter included).
+    """
+    real_rows = np.asarray(real_rows)
+    half = len(real_rows) // 2 if n_half is None else min(int(n_half), len(real_rows) // 2)
+    runs = []
+    for r in range(max(1, int(config.n_floor))):
+        perm = np.random.default_rng([int(config.seed), 6, r]).permutation(real_rows)
+        runs.append(_discriminate(space, np.sort(perm[:half]), np.sort(perm[half:2 * half]), config))
+    point = float(np.mean([res.auc for res, _ in runs]))
+    return DiscriminatorResult(auc=point, ci=_ci(np.concatenate([b for _, b in runs]), point),
+                               n_real=half, n_sim=half, top_features=runs[0][0].top_features)
+
+
+def discriminate_all(space: FeatureSpace, real_rows: np.ndarray, sim_rows: dict[str, np.ndarray],
+                     config: DiscriminatorConfig = DiscriminatorConfig(),
+                     n_half: int | None = None) -> tuple[dict[str, DiscriminatorResult], DiscriminatorResult | None]:
+    """Every simulator against the same real users, and the real-vs-real floor.
+
+    Returns
+    -------
+    (results, floor)
+        results : simulator -> DiscriminatorResult (simulators with fewer
+        than 2 conversations are left out); floor : real halves of `n_half`
+        (None when there are fewer than 4 real users).
+    """
+    results = {}
+    for s, rows in sim_rows.items():
+        if len(rows) >= 2 and len(real_rows) >= 2:
+            results[s] = discriminate(space, real_rows, rows, config)
+    half = len(real_rows) // 2 if n_half is None else min(int(n_half), len(real_rows) // 2)
+    floor = real_vs_real(space, real_rows, half, config) if half >= 2 else None
+    return results, floor
