@@ -34,6 +34,7 @@ class Knobs:
     status_for: dict[str, int] = field(default_factory=dict)  # transcript marker -> fixed HTTP status
     latency: float = 0.0                 # seconds before every answer
     stall_first: float = 0.0             # extra delay on each prompt's first attempt (client timeouts)
+    echo_authorization: bool = False     # error bodies quote the request's Authorization header
     seed: int = 0
 
 
@@ -189,7 +190,10 @@ class FakeLLMServer:
             return self._send(h, 404, {"error": {"message": f"no route {h.path}"}})
         if outcome in ("status", "error"):
             headers = {"Retry-After": k.retry_after} if status == 429 and k.retry_after else {}
-            return self._send(h, status, {"error": {"message": f"injected {status}"}}, headers)
+            msg = f"injected {status}"
+            if k.echo_authorization:  # as some servers do: the key comes back in the body
+                msg += f" (request had Authorization: {h.headers.get('Authorization')})"
+            return self._send(h, status, {"error": {"message": msg}}, headers)
         fields = answer_for(transcript, keys)
         if outcome == "malformed":
             kind = MALFORMED_KINDS[(attempt - 1) % len(MALFORMED_KINDS)]

@@ -19,6 +19,7 @@ import pytest
 from measure.atomic import OutputError, ensure_writable_dir
 from measure.conversation import Conversation, Message
 from measure.errors import ConfigError, EnsembleFitError, InputError
+from measure.facets.base import BEHAVIOUR_FACETS
 from measure.facets.http import check_base_url, redact
 from measure.facets.llm import LLMFacetExtractor
 from measure.loaders import load_dataset
@@ -396,3 +397,43 @@ def test_11_nul_bytes_in_names_never_reach_measure_csv(tmp_path):
         load_dataset(path)
     ds = load_dataset(path, on_error="skip")
     assert ds.simulators == ["sim_b"] and all("\x00" not in c.source for c in ds.conversations)
+
+
+def test_2_measure_run_keeps_the_key_out_of_its_outputs_and_counts_drops(tmp_path, capsys):
+    from ensemble.cli import main
+    from measure.embed import model_cache_key
+
+    from .reliability_support import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    data = tmp_path / "data"
+    data.mkdir()
+    for source, n in (("real", 14), ("sim_a", 14), ("sim_b", 14)):
+        recs = [{"id": f"{source}-{i}", "messages": [
+            {"role": "user", "content": f"{source} asks about topic {i}"
+                                        + (" REJECT-ME" if source == "sim_b" and i < 2 else "")},
+            {"role": "assistant", "content": f"answer {i}"}, {"role": "user", "content": f"thanks {i}"}]}
+                for i in range(n)]
+        (data / f"{source}.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    with FakeLLMServer(status_for={"REJECT-ME": 400}, echo_authorization=True) as srv:
+        args = ["measure", "--data", str(data), "--cache", str(tmp_path / "cache"), "--quiet",
+                "--embedding-model", str(model), "--extractor", "llm", "--base-url", srv.base_url,
+                "--model", "m", "--bootstrap", "20", "--codebook-seeds", "1", "--k", "3"]
+        # 2 of 42 conversations (4.8%) fail: within the default 5%.
+        rc = main(args + ["--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert rc == 0, err
+        assert all(e.authorization == f"Bearer {KEY}" for e in srv.log)
+        # A stricter share stops the run with one clear line, the key redacted.
+        rc = main(args + ["--out", str(tmp_path / "out2"), "--max-failed-share", "0.04"])
+        err2 = capsys.readouterr().err
+    assert rc == 2 and "failed for 2 of 42 conversations (4.8%), more than --max-failed-share 4.0%" in err2
+    assert "2 conversations dropped" in err
+    measure = json.loads((tmp_path / "out" / "measure.json").read_text())
+    reasons = [d[3] if isinstance(d, list) else d["reason"] for d in measure["dropped"]]
+    assert len(reasons) == 2 * len(BEHAVIOUR_FACETS) and all("[redacted]" in r for r in reasons)
+    assert measure["representation"]["embedding_key"] == model_cache_key(str(model))
+    for f in list((tmp_path / "out").rglob("*")) + list((tmp_path / "cache").rglob("*")):
+        if f.is_file():
+            assert KEY.encode() not in f.read_bytes(), f
+    assert KEY not in err and KEY not in err2
