@@ -21,6 +21,7 @@ from measure.distributions import histogram
 from measure.facet_table import FacetColumn, FacetTable
 from measure.outputs import write_measure_outputs
 from measure.pipeline import REAL, MeasureConfig, Measurement, Prepared, pairwise_matrix
+from measure.results import NoiseFloor, SeedSpread, SimulatorGap
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -74,8 +75,9 @@ def fake_measurement() -> Measurement:
     floor = {"overall": {"js": 0.01, "js_p95": 0.02}, "n_half": 100,
              **{f: {"js": 0.01, "js_p95": 0.02} for f in texts}}
     return Measurement(config=MeasureConfig(facets=tuple(texts)), prep=prep, k=k, facet_weights=fw,
-                       labels=labels, dist=dist, gap=gap, noise_floor=floor,
-                       seed_spread={s: {"seeds": 1, "mean": gap[s]["overall"]["js"], "std": 0.0} for s in sims},
+                       labels=labels, dist=dist, gap={s: SimulatorGap.from_dict(gap[s], texts) for s in sims},
+                       floor=NoiseFloor.from_dict(floor, texts),
+                       seed_spread={s: SeedSpread(1, gap[s]["overall"]["js"], 0.0) for s in sims},
                        pairwise=pairwise_matrix(prep, dist, fw), by_task={}, by_family={})
 
 

@@ -116,7 +116,6 @@ def _add_fit(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-per-task", action="store_true", help="skip per-task mixtures")
     g.add_argument("--weight-bootstrap", type=int, default=None, metavar="N",
                    help="resamples for weight CIs (default 30)")
-    g.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -151,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output folder (default out/demo)")
     _add_measure(sp)
     _add_fit(sp)
+    sp.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
 
     sp = sub.add_parser("sweep", help="Optuna sweep over cluster counts and facet weights")
     _add_data(sp)

@@ -5,10 +5,13 @@ import json
 import time
 from pathlib import Path
 
+from ensemble._api import costs_from, fit_mixture
 from ensemble.cli import settings, terminal
+from ensemble.mixture.fit import check_fit_config
 from measure.atomic import ensure_writable_dir
-from measure.errors import ConfigError, EnsembleFitError
-from measure.pipeline import MeasureConfig, Measurement, measure, prepare
+from measure.errors import ConfigError
+from measure._api import check_sources, default_cache_dir, estimate_extraction, load_conversations, measure_gap
+from measure.pipeline import MeasureConfig, Measurement
 from measure.progress import Reporter
 
 console = terminal.stdout_console()
@@ -19,18 +22,19 @@ def _reporter(args) -> Reporter:
 
 
 def loading_options(args=None) -> dict:
-    """load_dataset's options from the data flags every subcommand shares."""
-    from measure.loaders import DEFAULT_MAX_TURN_CHARS
+    """`load_conversations`' options from the data flags every subcommand shares."""
     return {"real": getattr(args, "real", None), "on_error": getattr(args, "on_error", "raise"),
             "min_conversations": getattr(args, "min_conversations", 2),
-            "max_turn_chars": getattr(args, "max_turn_chars", None) or DEFAULT_MAX_TURN_CHARS,
+            "max_turn_chars": getattr(args, "max_turn_chars", None),
             "max_per_source": getattr(args, "max_per_source", None),
-            "drop_empty_turns": getattr(args, "drop_empty_turns", False)}
+            "drop_empty_turns": getattr(args, "drop_empty_turns", False),
+            "where": getattr(args, "where", None),
+            "min_user_turns": getattr(args, "min_user_turns", None)}
 
 
 def load_data(paths, args=None, reporter: Reporter | None = None):
-    from measure.loaders import load_dataset
-    ds = load_dataset(list(paths), **loading_options(args))
+    """Load, report what was skipped, and check there are real users and simulators."""
+    ds = load_conversations(list(paths), **loading_options(args))
     if reporter is not None:
         rep = ds.report
         if getattr(rep, "skipped", 0):
@@ -38,30 +42,8 @@ def load_data(paths, args=None, reporter: Reporter | None = None):
                           ", ".join(f"{n} {r}" for r, n in rep.reasons.most_common()))
         for w in getattr(rep, "warnings", [])[:10]:
             reporter.warn(w)
-    if not ds.real_sources:
-        raise EnsembleFitError("no real-user source found: name it 'real' (or real:*, real_*) or pass --real NAME")
-    if not ds.simulators:
-        raise EnsembleFitError("no simulator source found: every source is marked as real users")
+    check_sources(ds)
     return ds
-
-
-def build_extractor(args, cache_dir: Path):
-    if getattr(args, "extractor", "rules") == "llm":
-        from measure.facets.llm import LLMFacetExtractor
-        if not args.base_url or not args.llm_model:
-            raise ConfigError("--extractor llm needs --base-url and --model")
-        return LLMFacetExtractor(base_url=args.base_url, model=args.llm_model, cache_dir=cache_dir,
-                                 concurrency=args.concurrency, request_budget=args.request_budget,
-                                 max_failed_share=getattr(args, "max_failed_share", 0.05))
-    from measure.facets.offline import RuleFacetExtractor
-    return RuleFacetExtractor()
-
-
-def build_embedder(args, cache_dir: Path, warn=None):
-    from measure.embed import Embedder
-    return Embedder(model=getattr(args, "embedding_model", None), cache_dir=cache_dir,
-                    batch_size=getattr(args, "batch_size", 64), device=getattr(args, "device", "cpu"),
-                    warn=warn)
 
 
 def _metadata(args, ds):
@@ -71,36 +53,34 @@ def _metadata(args, ds):
     return load_metadata(args.metadata, known=ds.simulators)
 
 
+def _cache(args) -> Path:
+    return getattr(args, "cache", None) or default_cache_dir()
+
+
+def _dry_run(args, ds, mconf: MeasureConfig) -> None:
+    """--dry-run: what the LLM extractor would send, then stop."""
+    est = estimate_extraction(ds, mconf, representation=settings.representation(args), cache_dir=_cache(args))
+    console.print(f"dry run: {est}")
+    raise SystemExit(0)
+
+
 def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=None) -> Measurement:
-    cache = args.cache or settings.default_cache_dir()
-    extractor = build_extractor(args, cache)
     if getattr(args, "dry_run", False):
-        if not hasattr(extractor, "dry_run"):
-            raise ConfigError("--dry-run applies to --extractor llm")
-        est = extractor.dry_run(ds.conversations, tuple(f for f in mconf.facets if f != "raw_user_utterances"))
-        console.print(f"dry run: {est}")
-        raise SystemExit(0)
-    embedder = build_embedder(args, cache, warn=reporter.warn)
-    prep = prepare(ds.conversations, ds.real_sources, ds.simulators, extractor, embedder, mconf.facets,
-                   heldout_fraction=mconf.heldout_fraction, seed=mconf.seed, cache_dir=cache, reporter=reporter,
-                   precomputed_embeddings=getattr(args, "embeddings", None))
-    if getattr(extractor, "stats", None) is not None and getattr(args, "extractor", "rules") == "llm":
-        reporter.log(f"LLM extractor: {extractor.stats}")
-    return measure(prep, mconf, cache_dir=cache, metadata=metadata, reporter=reporter)
+        _dry_run(args, ds, mconf)
+    return measure_gap(ds, mconf, representation=settings.representation(args), cache_dir=_cache(args),
+                       metadata=metadata, progress=reporter)
 
 
 # ------------------------------------------------------------------ commands
 
 def cmd_inspect(args) -> int:
-    from measure.loaders import load_dataset
     from measure.summary import render_summary, summarize
-    ds = load_dataset(list(args.paths), **loading_options(args))
+    ds = load_conversations(list(args.paths), **loading_options(args))
     render_summary(summarize(ds), console)
     return 0
 
 
 def cmd_measure(args) -> int:
-    from measure.outputs import write_measure_outputs
     reporter = _reporter(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
@@ -108,7 +88,7 @@ def cmd_measure(args) -> int:
     ds = load_data(args.data, args, reporter)
     meta = _metadata(args, ds)
     m = measure_stage(args, ds, mconf, reporter, meta)
-    data = write_measure_outputs(m, args.out)
+    data = m.write(args.out)
     console.print(terminal.ranking_table(data))
     console.print(f"wrote {args.out}/measure.json, measure.csv, distributions.npz")
     return 0
@@ -122,61 +102,54 @@ def _demo_data(out: Path, reporter: Reporter) -> Path:
     return path
 
 
+def _fit_setup(args, cfg: dict):
+    """The fit config, and the checks that need no data (costs need a metadata file)."""
+    fconf = settings.fit_config(args, cfg)
+    if (fconf.budget is not None or fconf.cost_penalty) and not getattr(args, "metadata", None):
+        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
+    return fconf
+
+
+def _costs(args, fconf, ds, meta):
+    """Costs from the metadata, checked against the fit's needs before any work."""
+    costs = costs_from(meta)
+    if (fconf.budget is not None or fconf.cost_penalty) and not costs:
+        raise ConfigError(f"--budget/--cost-penalty need costs: {args.metadata} gives no simulator a 'cost'")
+    check_fit_config(fconf, ds.simulators, costs)
+    return costs
+
+
 def cmd_run(args) -> int:
-    from ensemble.mixture.fit import fit, weights_json, write_weights
-    from measure.outputs import write_measure_outputs
     reporter = _reporter(args)
     t0 = time.perf_counter()
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)
-    fconf = settings.fit_config(args, cfg)
-    if (fconf.budget is not None or fconf.cost_penalty) and not getattr(args, "metadata", None):
-        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
+    fconf = _fit_setup(args, cfg)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     demo = not args.data
     data = [_demo_data(args.out, reporter)] if demo else args.data
     ds = load_data(data, args, reporter)
     meta = _metadata(args, ds)
-    costs = {s: i.cost for s, i in (meta or {}).items() if i.cost is not None} or None
-    if (fconf.budget is not None or fconf.cost_penalty) and not costs:
-        raise ConfigError(f"--budget/--cost-penalty need costs: {args.metadata} gives no simulator a 'cost'")
-    _check_fit_names(args, fconf, ds, costs)
+    costs = _costs(args, fconf, ds, meta)
     m = measure_stage(args, ds, mconf, reporter, meta)
-    measure_data = write_measure_outputs(m, args.out)
-    from measure.pipeline import blas_threads
-    with reporter.stage("fit mixture, baselines, bootstrap"), blas_threads():
-        outcome = fit(m, fconf, costs=costs, seed=mconf.seed)
-    wdata = weights_json(m, outcome, fconf, mconf.to_dict())
-    write_weights(args.out / "weights.json", wdata)
+    measure_data = m.write(args.out)
+    mix = fit_mixture(m, fconf, costs=costs, progress=reporter)
+    mix.to_json(args.out / "weights.json")
+    wdata = mix.to_dict()
     console.print(terminal.ranking_table(measure_data))
     terminal.print_all(console, terminal.mixture_tables(wdata))
     if demo:
         _print_demo_recovery(data[0], wdata)
     if not args.no_report:
-        from ensemble.report.render import write_report
+        from ensemble.report import print_explain_summary, write_report
         with reporter.stage("report"):
-            paths = write_report(args.out, measurement=m, outcome=outcome)
-        from ensemble.report.render import print_explain_summary
+            paths = write_report(args.out, measurement=m, outcome=mix.outcome)
         print_explain_summary(console, json.loads((args.out / "explain.json").read_text()))
         console.print(f"report: {', '.join(str(p) for p in paths)}")
     console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
                   f"({time.perf_counter() - t0:.1f}s)")
     reporter.log("stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items()))
     return 0
-
-
-def _check_fit_names(args, fconf, ds, costs) -> None:
-    """Problems the fit would only find after the whole measurement."""
-    for flag, names in (("--include", fconf.include), ("--exclude", fconf.exclude)):
-        unknown = [n for n in names or [] if n not in ds.simulators]
-        if unknown:
-            raise ConfigError(f"{flag} names simulator(s) not in the data: {', '.join(unknown)} "
-                              f"(simulators: {', '.join(ds.simulators)})")
-    if costs and (fconf.budget is not None or fconf.cost_penalty):
-        missing = [s for s in ds.simulators if s not in costs]
-        if missing:
-            raise ConfigError(f"--budget/--cost-penalty need a cost for every simulator; {args.metadata} "
-                              f"has none for: {', '.join(missing)}")
 
 
 def _print_demo_recovery(demo_dir: Path, wdata: dict) -> None:
@@ -192,14 +165,14 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ensemble.report.render import write_report
+    from ensemble.report import write_report
     paths = write_report(args.run_dir)
     console.print(f"report: {', '.join(str(p) for p in paths)}")
     return 0
 
 
 def cmd_demo(args) -> int:
-    from ensemble.demo.generator import write_demo
+    from ensemble.demo import write_demo
     write_demo(args.out, seed=args.seed, n_per_simulator=args.n_per_simulator, n_real=args.n_real,
                topic_pool=args.topic_pool)
     console.print(f"wrote demo data to {args.out}")

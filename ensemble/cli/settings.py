@@ -7,17 +7,21 @@ import tomllib
 from pathlib import Path
 
 from ensemble.mixture.fit import FitConfig
+from measure._api import Representation, default_cache_dir  # noqa: F401  (re-exported)
 from measure.errors import ConfigError
 from measure.facets.base import ALL_FACETS, BEHAVIOUR_FACETS, RAW_FACET
 from measure.pipeline import MeasureConfig
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("ENSEMBLE_FIT_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ensemble-fit"
+def representation(args) -> Representation:
+    """The extractor and embedding options, read once for every command that measures."""
+    return Representation(
+        extractor=getattr(args, "extractor", "rules"), base_url=getattr(args, "base_url", None),
+        llm_model=getattr(args, "llm_model", None), concurrency=getattr(args, "concurrency", 8),
+        request_budget=getattr(args, "request_budget", None),
+        max_failed_share=getattr(args, "max_failed_share", 0.05),
+        embedding_model=getattr(args, "embedding_model", None), device=getattr(args, "device", "cpu"),
+        batch_size=getattr(args, "batch_size", 64), embeddings=getattr(args, "embeddings", None))
 
 
 def read_config(path: Path | None) -> dict:
