@@ -71,7 +71,7 @@ def _no_keys(monkeypatch):
 # ---------------------------------------------------------------- prompts, transcript, parsing
 
 def test_prompts_found_in_repo_and_cover_every_behaviour_facet():
-    assert DEFAULT_PROMPTS_DIR == REPO / "configs" / "prompts"
+    assert DEFAULT_PROMPTS_DIR == REPO / "measure" / "facets" / "prompts"  # package data
     ps = load_prompts()
     assert set(BEHAVIOUR_FACETS) <= set(ps.facets)
     assert ps.facets["style"].keys[:2] == ("register", "tone")
