@@ -1,4 +1,4 @@
-"""Explain the gap: c-TF-IDF labels, per-cluster status, coverage, and the
+"""Explain the gap: word terms of free-text labels, per-cluster status, coverage, and the
 simulator map, on small hand-made inputs where the answers are known."""
 from __future__ import annotations
 
@@ -10,17 +10,13 @@ from scipy.stats import fisher_exact
 
 from ensemble.report.explain import (
     adjust_pvalues,
-    class_term_counts,
     classify,
     cluster_status,
     coverage_density,
-    ctfidf,
-    label_of,
     mixture_source,
     phrase_ngrams,
     representatives,
     snippet,
-    top_terms,
     two_proportion_pvalues,
 )
 from ensemble.report.simmap import (
@@ -30,39 +26,7 @@ from ensemble.report.simmap import (
     simulator_map,
 )
 
-# ---------------------------------------------------------------- c-TF-IDF
-
-def test_ctfidf_matches_the_formula():
-    # words per class 2 and 2 -> A = 2; term counts over classes f = [3, 1]
-    s = ctfidf(np.array([[2.0, 0.0], [1.0, 1.0]])).toarray()
-    assert s[0, 0] == pytest.approx(1.0 * math.log(1 + 2 / 3))
-    assert s[0, 1] == 0.0
-    assert s[1, 0] == pytest.approx(0.5 * math.log(1 + 2 / 3))
-    assert s[1, 1] == pytest.approx(0.5 * math.log(1 + 2 / 1))
-
-
-def test_ctfidf_picks_the_distinctive_terms():
-    texts = ["writes in all caps, urgent", "all caps shouting, urgent deadline",
-             "casual tone with emoji and slang", "emoji, lol, casual",
-             "polite request with thanks", "polite greeting and thanks",
-             "neutral tone"]
-    # class of each text; the neutral text is used by 5 rows of class 2
-    text_class = np.zeros((3, len(texts)))
-    for t, c in enumerate([0, 0, 1, 1, 2, 2, 2]):
-        text_class[c, t] = 5 if t == 6 else 1
-    terms, counts = class_term_counts(texts, text_class)
-    best = top_terms(ctfidf(counts), terms, 4)
-    words = [[t for t, _ in row] for row in best]
-    # four terms occur twice in class 0 and nowhere else: they tie at the top
-    assert set(words[0]) == {"all", "all caps", "caps", "urgent"}
-    assert label_of(best[0]) == "all caps, urgent"
-    assert set(words[1][:2]) == {"casual", "emoji"}
-    # the neutral text is used by 5 rows, so its words dominate class 2's label
-    assert words[2][0] in ("neutral", "neutral tone")
-    assert "polite" in words[2]
-    # glue words are not terms, behaviour words like "all" are kept inside bigrams
-    assert "and" not in terms and "with" not in terms
-
+# ------------------------------------------------ terms of free text (labels: test_labels.py)
 
 def test_bigrams_stay_inside_one_phrase():
     grams = phrase_ngrams("tone: shouting, urgent; formatting: all caps; treats the assistant as a tool")
@@ -75,28 +39,6 @@ def test_bigrams_stay_inside_one_phrase():
     acts = phrase_ngrams("turn 1: inform request; later turns: request. counts: inform 1, request 3-5")
     assert {"inform request", "inform", "request"} <= set(acts)
     assert not {"turn", "later", "counts", "later turns"} & set(acts)
-
-
-def test_row_weighting_changes_term_frequency():
-    texts = ["alpha beta", "gamma"]
-    once = ctfidf(class_term_counts(texts, np.array([[1, 0], [0, 1]]))[1])
-    many = ctfidf(class_term_counts(texts, np.array([[1, 3], [0, 1]]))[1])
-    terms = list(class_term_counts(texts, np.eye(2))[0])
-    g = terms.index("gamma")
-    once, many = once.toarray(), many.toarray()
-    assert once[0, g] == 0.0 and many[0, g] > 0.0
-
-
-def test_label_prefers_bigrams_over_their_unigrams():
-    assert label_of([("all caps", 3.0), ("caps", 2.5), ("urgent", 2.0), ("all", 1.0), ("shouting", 0.5)], 3) \
-        == "all caps, urgent, shouting"
-    assert label_of([("caps", 3.0), ("all caps", 2.5), ("urgent", 2.0)], 2) == "all caps, urgent"
-    # tied terms in alphabetical order, as top_terms returns them
-    tied = [(t, 1.0) for t in ("all", "all caps", "caps", "caps shouting", "shouting", "shouting urgent", "urgent")]
-    assert label_of(tied) == "all caps, shouting urgent"
-    # a bigram below the cut still replaces the unigram it extends
-    assert label_of([("shouting", 3.0), ("urgent", 2.9), ("most turns", 2.8), ("all", 2.7), ("all caps", 2.0)]) \
-        == "shouting, urgent, most turns, all caps"
 
 
 # ------------------------------------------------------------------ status

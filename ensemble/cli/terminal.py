@@ -1,8 +1,10 @@
 """Rich tables for the terminal: the same numbers as the JSON outputs."""
 from __future__ import annotations
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group
 from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from measure.text_safety import escape_control
@@ -34,61 +36,202 @@ def _f(x, nd=4) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def ranking_table(measure: dict, top: int | None = None) -> Table:
+class Fit:
+    """The first of several layouts that fits the console's width.
+
+    Layouts are tried at render time, so one result prints whole on a wide
+    terminal and as narrower tables (compact borders, columns moved to a
+    second table, fewer columns) at 80. Each layout comes with the least
+    width at which no unwrappable cell (a name, a number, an interval) is cut.
+    """
+
+    def __init__(self, *layouts: tuple[object, int]):
+        self.layouts = layouts
+
+    def choose(self, width: int):
+        for layout, need in self.layouts:
+            if need <= width:
+                return layout
+        return self.layouts[-1][0]
+
+    def __rich_console__(self, console: Console, options):
+        yield self.choose(options.max_width)
+
+
+def _lines(cell) -> list[str]:
+    return (cell.plain if isinstance(cell, Text) else str(cell)).split("\n")
+
+
+def _table(title: str | None, columns: list[tuple[str, str, bool]], rows: list[list], compact: bool,
+           caption: str | None = None) -> tuple[Table, int]:
+    """A table and the least width that keeps its unwrappable cells whole.
+
+    columns: (header, justify, wraps). A column that does not wrap is as wide
+    as its widest line; one that wraps needs its longest word.
+    """
+    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+              show_edge=not compact, pad_edge=not compact, caption_justify="left")
+    need = 0
+    for i, (header, justify, wraps) in enumerate(columns):
+        lines = [ln for r in rows for ln in _lines(r[i])]
+        words = [w for ln in lines + header.split("\n") for w in ln.split()]
+        width = max(map(cell_len, words if wraps else lines + header.split("\n")), default=1)
+        need += width
+        t.add_column(header, justify=justify, no_wrap=not wraps, overflow="fold",
+                     min_width=None if wraps else width)
+    for r in rows:
+        t.add_row(*r)
+    n = len(columns)
+    # borders and padding: "┃ a ┃ b ┃" is 3n + 1; compact "a   b" (no edges) is 3n - 3
+    need += 3 * n - 3 if compact else 3 * n + 1
+    return t, need
+
+
+def _group(*tables: tuple[Table, int]) -> tuple[Group, int]:
+    return Group(*(t for t, _ in tables)), max(n for _, n in tables)
+
+
+def _split(columns: list, rows: list[list], key: int, parts: list[list[int]]) -> list[tuple[list, list[list]]]:
+    """Column groups, each led by the key column (the simulator's name)."""
+    out = []
+    for idx in parts:
+        cols = sorted(set(idx) | {key})
+        out.append(([columns[i] for i in cols], [[r[i] for i in cols] for r in rows]))
+    return out
+
+
+def ranking_table(measure: dict, top: int | None = None) -> Fit:
+    """The ranking: one table when the console is wide enough; else the gap,
+    its CI and the floor ratio first and the per-facet JS in a second table,
+    every simulator name whole."""
     floor = measure["noise_floor"]["overall"]["js"]
-    t = Table(title=f"Behavioural gap to real users (JS, bits; real-vs-real floor {floor:.4f})")
-    t.add_column("#", justify="right")
-    t.add_column("simulator")
-    t.add_column("n", justify="right")
-    t.add_column("gap", justify="right")
-    t.add_column("95% CI", justify="right")
-    t.add_column("x floor", justify="right")
-    t.add_column("seed std", justify="right")
-    for f in measure["facets"]:
-        t.add_column(f, justify="right")
-    for r, s in enumerate(measure["ranking"][:top] if top else measure["ranking"], 1):
+    facets = list(measure["facets"])
+    ranking = measure["ranking"][:top] if top else measure["ranking"]
+    auc = any("discriminator" in measure["gap"][s] for s in ranking)
+    columns = [("#", "right", False), ("simulator", "left", False), ("n", "right", False),
+               ("gap", "right", False), ("95% CI", "right", False), ("x floor", "right", False)]
+    if auc:
+        columns.append(("AUC", "right", False))
+    columns.append(("seed std", "right", False))
+    n_main = len(columns)
+    columns += [(f, "right", False) for f in facets]
+    rows = []
+    for r, s in enumerate(ranking, 1):
         g = measure["gap"][s]
         lo, hi = g["overall"]["js_ci"]
-        t.add_row(str(r), _name(s), str(g["overall"]["n"]), _f(g["overall"]["js"]), f"[{lo:.3f}, {hi:.3f}]",
-                  f"{g['overall']['js'] / floor:.1f}" if floor > 0 else "-",
-                  _f(measure["codebook_seed_spread"][s]["std"]),
-                  *[_f(g[f]["js"], 3) for f in measure["facets"]])
-    return t
+        row = [str(r), _name(s), str(g["overall"]["n"]), _f(g["overall"]["js"]), f"[{lo:.3f}, {hi:.3f}]",
+               f"{g['overall']['js'] / floor:.1f}" if floor > 0 else "-"]
+        if auc:
+            d = g.get("discriminator")
+            row.append(_f(d["auc"], 3) if d else "-")
+        row.append(_f((measure.get("codebook_seed_spread") or {}).get(s, {}).get("std")))
+        rows.append(row + [_f(g[f]["js"], 3) for f in facets])
+    title = f"Behavioural gap to real users (JS, bits; real-vs-real floor {floor:.4f})"
+    main, rest = list(range(n_main)), list(range(n_main, len(columns)))
+    caption = ("gap: facet-weighted JS (0 = same behaviour as real users); x floor: gap / floor"
+               + ("; AUC: a classifier telling the simulator from real users (0.5 = cannot)" if auc else ""))
+    layouts = [_table(title, columns, rows, False), _table(title, columns, rows, True)]
+    # Narrow: the headline columns, then the per-facet columns, split as often as needed.
+    for n_per in (len(rest), (len(rest) + 1) // 2, 2, 1):
+        parts = [main] + [rest[i:i + n_per] for i in range(0, len(rest), n_per)]
+        tables = []
+        for j, (cols, rws) in enumerate(_split(columns, rows, 1, parts)):
+            tables.append(_table(title if j == 0 else "Gap per facet (JS, bits)", cols, rws,
+                                 True, caption=caption if j == 0 else None))
+        layouts.append(_group(*tables))
+    return Fit(*layouts)
 
 
-def mixture_tables(weights: dict) -> list[Table]:
-    out = []
-    t = Table(title="Best combinations by size (fit on the fit split, judged on held-out real users)")
-    for c in ("size", "method", "simulators", "fit JS", "held-out JS"):
-        t.add_column(c, justify="right" if "JS" in c or c == "size" else "left")
-    for row in weights["by_size"]:
-        t.add_row(str(row["size"]), row["method"],
-                  _name(", ".join(f"{s} {w:.2f}" for s, w in sorted(row["weights"].items(), key=lambda x: -x[1]))),
-                  _f(row["fit_js"]), _f(row["heldout_js"]))
-    out.append(t)
-    t = Table(title=f"Mixture weights ({weights['solver']['method']}, {weights['solver']['solver']}: "
-                    f"{weights['solver']['status']}, Frank-Wolfe gap {weights['solver']['frank_wolfe_gap']:.1e})")
-    t.add_column("simulator")
-    t.add_column("weight", justify="right")
-    t.add_column("95% CI", justify="right")
+def _weights_lines(weights: dict, nd: int = 2) -> Text:
+    """Simulators and weights, one per line: a name never wraps."""
+    items = sorted(weights.items(), key=lambda x: (-x[1], x[0]))
+    return Text("\n").join(Text(escape_control(f"{s} {w:.{nd}f}")) for s, w in items)
+
+
+def mixture_tables(weights: dict) -> list:
+    out: list = []
+    title = "Best combinations by size (fit on the fit split, judged on held-out real users)"
+    rows = [[str(row["size"]), row["method"], _weights_lines(row["weights"]), _f(row["fit_js"]),
+             _f(row.get("heldout_js"))] for row in weights.get("by_size") or []]
+    if rows:
+        cols = [("size", "right", False), ("method", "left", False), ("simulators", "left", False),
+                ("fit JS", "right", False), ("held-out JS", "right", False)]
+        narrow = [c for i, c in enumerate(cols) if i != 1]
+        out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True),
+                       _table(title, narrow, [[c for i, c in enumerate(r) if i != 1] for r in rows], True)))
+    sol = weights["solver"]
+    title = (f"Mixture weights ({sol['method']}, {sol['solver']}: {sol['status']}, "
+             f"Frank-Wolfe gap {sol['frank_wolfe_gap']:.1e})")
     ci = weights.get("weights_ci") or {}
+    rows = []
     for s, w in sorted(weights["weights"].items(), key=lambda x: (-x[1], x[0])):
         if w < 1e-4 and (s not in ci or ci[s][1] < 0.01):
             continue
-        t.add_row(_name(s), f"{w:.3f}", f"[{ci[s][0]:.3f}, {ci[s][1]:.3f}]" if s in ci else "-")
-    out.append(t)
+        rows.append([_name(s), f"{w:.3f}", f"[{ci[s][0]:.3f}, {ci[s][1]:.3f}]" if s in ci else "-"])
+    cols = [("simulator", "left", False), ("weight", "right", False), ("95% CI", "right", False)]
+    out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True)))
     h = weights.get("heldout")
     if h:
-        t = Table(title="Held-out real users (JS, bits; lower is better)")
-        t.add_column("candidate")
-        t.add_column("held-out JS", justify="right")
-        t.add_row("[bold]mixture[/bold]", f"[bold]{h['mixture_js']:.4f}[/bold]")
-        t.add_row(_name(f"best single ({h['best_single']['name']})"), _f(h["best_single"]["js"]))
-        t.add_row("uniform over all", _f(h["uniform_js"]))
-        t.add_row(f"greedy forward ({len(h['greedy']['support'])})", _f(h["greedy"]["js"]))
-        t.add_row("real fit split vs held-out (floor)", _f(h["real_vs_real_js"]))
-        out.append(t)
+        title = "Held-out real users (JS, bits; lower is better)"
+        gain = h.get("gain_vs_best_single")
+        rows = [[Text("mixture", style="bold"), Text(f"{h['mixture_js']:.4f}", style="bold")],
+                [_name(f"best single ({h['best_single']['name']})"), _f(h["best_single"]["js"])],
+                ["uniform over all", _f(h["uniform_js"])],
+                [f"greedy forward ({len(h['greedy']['support'])})", _f(h["greedy"]["js"])],
+                ["real fit split vs held-out (floor)", _f(h["real_vs_real_js"])]]
+        if gain is not None:
+            rows.insert(2, ["gain over best single", _f(gain)])
+        cols = [("candidate", "left", False), ("held-out JS", "right", False)]
+        out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True)))
     return out
+
+
+def explain_table(explain: dict, per_facet: int = 2) -> Fit:
+    """Per facet: behaviour no simulator supplies, behaviour simulators
+    invent, and where the mixture still differs (explain.json's numbers).
+    Narrow consoles get the facet as a section heading and the simulators
+    under the behaviour instead of in columns of their own."""
+    mix = explain.get("mixture")
+    rows: list[tuple[str, str, str, str, str, str]] = []   # facet, finding, behaviour, real, sim, who
+    for f, fx in explain["facets"].items():
+        summ = fx.get("summary") or {"missed": [], "hallucinated": []}
+        for d in summ["missed"][:per_facet]:
+            rows.append((f, "missed by every simulator", f"#{d['cluster']} {d['label']}", _pct(d["p_real"]),
+                         _pct(d["p_closest"]), f"closest: {d['closest']}"))
+        for d in summ["hallucinated"][:per_facet]:
+            rows.append((f, "hallucinated", f"#{d['cluster']} {d['label']}", _pct(d["p_real"]), _pct(d["p_most"]),
+                         f"by: {', '.join(d['hallucinated_by'])}"))
+        if mix:
+            listed = {"top_missed": {d["cluster"] for d in summ["missed"][:per_facet]},
+                      "top_hallucinated": {d["cluster"] for d in summ["hallucinated"][:per_facet]}}
+            firsts = [next((x for x in fx[key][mix] if x["cluster"] not in listed[key]), None) for key in listed]
+            for x in filter(None, firsts):
+                rows.append((f, f"mixture: {x['status']}", f"#{x['cluster']} {x['label']}", _pct(x["p_real"]),
+                             _pct(x["p_sim"]), mix))
+    style = {"missed by every simulator": "red", "hallucinated": "magenta"}
+
+    def finding(text: str) -> Text:
+        return Text(text, style=style.get(text, ""))
+
+    title = "What the simulators miss and hallucinate (share of real users vs simulated)"
+    wide = [("facet", "left", False), ("finding", "left", False), ("cluster: behaviour", "left", True),
+            ("real", "right", False), ("sim", "right", False), ("who", "left", True)]
+    wrows = [[_name(f), finding(fd), _name(b), r, sm, _name(w.split(": ", 1)[-1] if w.startswith("by") else w)]
+             for f, fd, b, r, sm, w in rows]
+    # Narrow: the facet heads its rows; who comes under the behaviour
+    narrow, last = [], None
+    for f, fd, b, r, sm, w in rows:
+        if f != last:
+            narrow.append([Text(escape_control(f), style="bold"), "", "", ""])
+            last = f
+        narrow.append([finding(fd), Text(escape_control(b)) + Text("\n" + escape_control(w), style="dim"), r, sm])
+    cols = [("finding", "left", True), ("cluster: behaviour / simulators", "left", True),
+            ("real", "right", False), ("sim", "right", False)]
+    return Fit(_table(title, wide, wrows, False), _table(title, wide, wrows, True), _table(title, cols, narrow, True))
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
 
 
 def print_all(console: Console, tables) -> None:

@@ -3,9 +3,9 @@ captures, misses or hallucinates.
 
 Three readings of one measurement, all per facet:
 
-1. Labels. Each cluster's member descriptions form one class document; terms
-   are scored with class-based TF-IDF (c-TF-IDF), so a label names what sets a
-   cluster apart from the other clusters, not what every description says.
+1. Labels. A cluster is named by its most distinctive phrases of the facet
+   vocabulary, scored with class-based TF-IDF (c-TF-IDF) and kept distinct
+   within the facet, with a representative description (`labels.py`).
 2. Status. For every simulator (and the fitted mixture) each cluster's real
    mass is compared with the simulated mass by a two-proportion test (exact
    for small cells), corrected over the clusters of the facet
@@ -18,14 +18,14 @@ Everything returned is plain JSON data (`explain.json`).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import sparse
 from scipy.stats import fisher_exact, norm
-from sklearn.feature_extraction.text import CountVectorizer
 
 from measure.pipeline import REAL, Measurement
+
+from .labels import labels_from_terms, phrase_reuse
 
 EXPLAIN_SCHEMA = "ensemble-fit/explain/v1"
 MIXTURE = "mixture"
@@ -45,7 +45,8 @@ _WORD = re.compile(r"(?u)\b[^\W\d_][\w'-]*\b")
 
 def phrase_ngrams(text: str) -> list[str]:
     """Unigrams and within-phrase bigrams of content words (a bigram never
-    spans a stop word either, so "treats the assistant" gives no bigram)."""
+    spans a stop word either, so "treats the assistant" gives no bigram):
+    the terms of free-text descriptions, whose phrases do not repeat."""
     out: list[str] = []
     for phrase in _PHRASE_BREAK.split(text.lower()):
         words = _WORD.findall(phrase)
@@ -55,6 +56,9 @@ def phrase_ngrams(text: str) -> list[str]:
 
 
 RARE_TERM_TEXTS = 5000  # from this many distinct descriptions on, terms must occur in two of them
+# The rule vocabulary reuses each phrase in tens of descriptions; free text
+# (an LLM extractor) in about one, where a "phrase" is a whole sentence.
+MIN_PHRASE_REUSE = 2.0
 
 STATUSES = ("captured", "under", "missed", "over", "hallucinated", "not significant")
 DEFINITIONS = {
@@ -80,81 +84,6 @@ DEFINITIONS = {
     "summary.hallucinated": "clusters ranked by the largest excess p_sim - p_real among simulators that "
                             "hallucinate or over-represent them",
 }
-
-
-# ---------------------------------------------------------------- c-TF-IDF
-
-def class_term_counts(texts: list[str], text_class_counts: sparse.spmatrix | np.ndarray
-                      ) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """Term counts per class.
-
-    `text_class_counts[c, t]` is how many rows of class c use unique text t, so
-    a description shared by 40 conversations counts 40 times, as it would if
-    every conversation were its own document.
-    Returns (terms, (C, V) sparse counts).
-    """
-    # With many distinct descriptions (LLM-written), a term found in a single
-    # description is noise for a label and bloats the vocabulary; drop those.
-    vec = CountVectorizer(analyzer=phrase_ngrams, min_df=1 if len(texts) < RARE_TERM_TEXTS else 2)
-    try:
-        X = vec.fit_transform(texts)
-    except ValueError:  # every text is empty or only stop words
-        return np.array([], dtype=object), sparse.csr_matrix((np.shape(text_class_counts)[0], 0))
-    M = sparse.csr_matrix(text_class_counts, dtype=np.float64)
-    return vec.get_feature_names_out(), (M @ X).tocsr()
-
-
-def ctfidf(class_counts: sparse.spmatrix | np.ndarray) -> sparse.csr_matrix:
-    """c-TF-IDF scores, (C, V), sparse (vocabularies of LLM descriptions are large).
-
-    score(t, c) = tf(t, c) * log(1 + A / f(t)), where tf is the term's share of
-    class c's words (so big clusters do not outrank small ones), A the average
-    number of words per class and f(t) the term's count over all classes.
-    """
-    C = sparse.csr_matrix(class_counts, dtype=np.float64)
-    words = np.asarray(C.sum(axis=1)).ravel()
-    nonempty = words > 0
-    avg = words[nonempty].mean() if nonempty.any() else 0.0
-    f = np.asarray(C.sum(axis=0)).ravel()
-    idf = np.log1p(np.divide(avg, f, out=np.zeros_like(f), where=f > 0))
-    inv_words = np.divide(1.0, words, out=np.zeros_like(words), where=nonempty)
-    return (sparse.diags(inv_words) @ C @ sparse.diags(idf)).tocsr()
-
-
-def top_terms(scores: sparse.spmatrix | np.ndarray, terms: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
-    """The n best-scoring terms of each class; ties go to the alphabetically first
-    (`terms` is CountVectorizer's sorted vocabulary, so column order is alphabetical)."""
-    S = sparse.csr_matrix(scores)
-    S.sort_indices()
-    out = []
-    for c in range(S.shape[0]):
-        lo, hi = S.indptr[c], S.indptr[c + 1]
-        idx, val = S.indices[lo:hi], S.data[lo:hi]
-        keep = val > 0
-        idx, val = idx[keep], val[keep]
-        order = np.lexsort((idx, -val))[:n]
-        out.append([(str(terms[idx[i]]), float(val[i])) for i in order])
-    return out
-
-
-def label_of(terms: list[tuple[str, float]], n: int = 4) -> str:
-    """A short human label from the best terms, without repeating words.
-
-    Terms come best first. A bigram that extends chosen unigrams takes the
-    place of the first of them (even once n terms are chosen: "all caps" says
-    more than "all"); any other term sharing a word with a chosen one is skipped.
-    """
-    chosen: list[str] = []
-    for t, _ in terms:
-        words = set(t.split())
-        overlap = [i for i, c in enumerate(chosen) if words & set(c.split())]
-        if overlap:
-            if len(words) > 1 and all(" " not in chosen[i] for i in overlap):
-                chosen[overlap[0]] = t
-                chosen = [c for i, c in enumerate(chosen) if i not in overlap[1:]]
-        elif len(chosen) < n:
-            chosen.append(t)
-    return ", ".join(chosen)
 
 
 # ------------------------------------------------------------------ status
@@ -342,23 +271,32 @@ def representatives(member_rows: np.ndarray, text_index: np.ndarray, embeddings:
 class ClusterInfo:
     id: int
     label: str
-    terms: list[tuple[str, float]]
+    terms: list[tuple[str, float]]   # best c-TF-IDF terms (phrases), chosen or not
     size: int                 # member rows in the codebook pool
     examples: list[dict]
+    description: str = ""     # the representative description (nearest the centroid)
+    phrases: list[tuple[str, float, float]] = field(default_factory=list)  # the label's (phrase, score, share)
 
 
 def describe_clusters(m: Measurement, facet: str, pool: np.ndarray, n_terms: int,
                       n_examples: int) -> dict[int, ClusterInfo]:
-    """Label and exemplify every cluster that has members in `pool` rows."""
+    """Label and exemplify every cluster that has members in `pool` rows.
+
+    Labels are the clusters' most distinctive vocabulary phrases
+    (`labels.labels_from_terms`); descriptions whose phrases do not repeat
+    (free text from an LLM) are labelled with word n-grams instead.
+    """
     prep = m.prep
     col = prep.table.columns[facet]
     labels = m.labels[facet][pool]
     tix = col.index[pool]
     k = m.k[facet]
-    counts = sparse.coo_matrix((np.ones(len(pool)), (labels, tix)), shape=(k, len(col.texts))).tocsr()
-    terms, cc = class_term_counts(col.texts, counts)
-    scores = ctfidf(cc)
-    best = top_terms(scores, terms, n_terms) if len(terms) else [[] for _ in range(k)]
+    if phrase_reuse(col.texts) >= MIN_PHRASE_REUSE:
+        named = labels_from_terms(col.texts, tix, labels, k, embeddings=col.embeddings, n_top=n_terms)
+    else:
+        named = labels_from_terms(col.texts, tix, labels, k, analyzer=phrase_ngrams, embeddings=col.embeddings,
+                                  n_terms=4, joiner=", ", n_top=n_terms, words=True,
+                                  min_df=1 if len(col.texts) < RARE_TERM_TEXTS else 2)
     out = {}
     for c in np.unique(labels):
         rows = pool[labels == c]
@@ -369,8 +307,9 @@ def describe_clusters(m: Measurement, facet: str, pool: np.ndarray, n_terms: int
             conv = prep.conversations[r]
             examples.append({"id": conv.id, "source": str(prep.sources[r]),
                              "snippet": snippet(conv.user_turns[:2]), "description": col.text_of(r)})
-        out[int(c)] = ClusterInfo(id=int(c), label=label_of(best[c]), terms=best[c], size=int(len(rows)),
-                                  examples=examples)
+        lab = named[int(c)]
+        out[int(c)] = ClusterInfo(id=int(c), label=lab.label, terms=list(lab.top), size=int(len(rows)),
+                                  examples=examples, description=lab.description, phrases=list(lab.phrases))
     return out
 
 
@@ -463,7 +402,9 @@ def explain(m: Measurement, mixture_weights: dict[str, float] | None = None, top
                          all(by_cluster[c].get(s) in ("missed", "under") for s in sources)]
         facets_out[f] = {
             "k": k, "n_real": int(len(real_rows)), "presence_threshold": threshold,
-            "clusters": [{"id": c.id, "label": c.label, "terms": [[t, v] for t, v in c.terms], "size": c.size,
+            "clusters": [{"id": c.id, "label": c.label, "description": c.description,
+                          "phrases": [[t, v, sh] for t, v, sh in c.phrases],
+                          "terms": [[t, v] for t, v in c.terms], "size": c.size,
                           "mass": {s: float(masses[s][c.id]) for s in [REAL] + sources},
                           "examples": c.examples} for c in (info[i] for i in sorted(info))],
             "sources": per_source,

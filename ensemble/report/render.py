@@ -449,26 +449,5 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None) -> list[Pa
 def print_explain_summary(console, explain: dict, per_facet: int = 2) -> None:
     """Per facet: behaviour no simulator supplies, behaviour simulators invent,
     and where the mixture still differs. Same numbers as explain.json."""
-    from rich.markup import escape
-    from rich.table import Table as RichTable
-
-    t = RichTable(title="What the simulators miss and hallucinate (share of real users vs simulated)")
-    for c in ("facet", "finding", "cluster", "real", "sim", "who"):
-        t.add_column(c, justify="right" if c in ("real", "sim") else "left")
-    mix = explain.get("mixture")
-    for f, fx in explain["facets"].items():
-        summ = fx.get("summary") or {"missed": [], "hallucinated": []}
-        for d in summ["missed"][:per_facet]:
-            t.add_row(escape(f), "[red]missed by every simulator[/red]", escape(f"#{d['cluster']} {d['label']}"),
-                      _pct(d["p_real"]), _pct(d["p_closest"]), escape(f"closest: {d['closest']}"))
-        for d in summ["hallucinated"][:per_facet]:
-            t.add_row(escape(f), "[magenta]hallucinated[/magenta]", escape(f"#{d['cluster']} {d['label']}"),
-                      _pct(d["p_real"]), _pct(d["p_most"]), escape(", ".join(d["hallucinated_by"])))
-        if mix:
-            listed = {"top_missed": {d["cluster"] for d in summ["missed"][:per_facet]},
-                      "top_hallucinated": {d["cluster"] for d in summ["hallucinated"][:per_facet]}}
-            firsts = [next((x for x in fx[key][mix] if x["cluster"] not in listed[key]), None) for key in listed]
-            for x in filter(None, firsts):
-                t.add_row(escape(f), f"mixture: {x['status']}", escape(f"#{x['cluster']} {x['label']}"),
-                          _pct(x["p_real"]), _pct(x["p_sim"]), escape(mix))
-    console.print(t)
+    from ensemble.cli.terminal import explain_table
+    console.print(explain_table(explain, per_facet))
