@@ -4,33 +4,61 @@
     sampler = SimulatorSampler.from_file("weights.json", seed=0)
     sim = sampler.draw(task="coding")        # one name per episode
 
+Light on purpose: importing this module loads the standard library, the
+weights-file validator and the error classes, nothing else (numpy only for
+mode="iid", when the first stream is made), so a training loop can use it
+without the measurement stack.
+
 Modes
   "low_discrepancy" (default): a deterministic schedule whose realised counts
     track the weights at every prefix: after n draws from one stream,
     |count_s - n * w_s| < 1 for every simulator s. It is Tijdeman's
-    chairman-assignment rule (earliest deadline first among the simulators
-    that are due), whose bound 1 - 1/(2(N-1)) for N simulators with positive
-    weight holds for time-varying rates too. The seed makes sequences differ
-    without losing balance: it dithers the per-step rates by a small amount
-    (keeping the bound below 1) and breaks equal deadlines at random.
-  "iid": independent draws with numpy.random.default_rng(seed).choice.
+    chairman-assignment rule: at step t the simulators whose deficit
+    t*w_i - x_i has reached 1 - delta are due, and the due one with the
+    earliest deadline (the step at which its deficit would pass delta) is
+    drawn; delta = 1 - 1/(2(N-1)) for N simulators with positive weight bounds
+    |x_i - t*w_i| by delta. Both times depend only on the simulator's own
+    count, so two heaps (waiting by due step, due by deadline) make a draw
+    O(log N). The seed breaks equal deadlines (a hash of seed, simulator and
+    its count), so seeds give different orders with the same balance.
+  "iid": independent draws, the same sequence as
+    numpy.random.default_rng(seed).choice(N, p=w) called once per draw.
 
 Tasks: with per-task weights, `draw(task)` uses that task's weights and its
-own stream (each task is balanced on its own). A task without per-task
-weights, or task=None, uses the global weights and the global stream; pass
-unknown_task="raise" to make unknown tasks a KeyError instead.
+own stream (each task is balanced on its own); task=None uses the global
+weights and the global stream. A task without per-task weights is an error
+unless the sampler was made with fallback="global", which sends it to the
+global stream.
+
+Resuming: `state_dict()` is a small JSON-able dict (the counts of every
+stream, and the generator state in iid mode); `load_state_dict()` on a sampler
+made with the same weights, seed and mode continues the same schedule.
 """
 from __future__ import annotations
 
+import bisect
+import hashlib
+import heapq
+import json
+import math
+import operator
 import zlib
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
-import numpy as np
-
-from .weights_file import load_weights, validate_per_task, validate_weights
+from .weights_file import WeightsError, load_weights, validate_per_task, validate_weights
 
 MODES = ("low_discrepancy", "iid")
+FALLBACKS = (None, "global")
+STATE_SCHEMA = "ensemble-fit/sampler-state/v1"
+_M64 = (1 << 64) - 1
+_FAR = 1 << 62                                   # "never" as a step number
+
+
+class UnknownTaskError(WeightsError, KeyError):
+    """A task with no per-task weights, and no fallback was asked for."""
+
+    __str__ = WeightsError.__str__      # not KeyError's repr-quoting
 
 
 def _task_seed(seed: int, task: str | None) -> list[int]:
@@ -38,129 +66,221 @@ def _task_seed(seed: int, task: str | None) -> list[int]:
     return [seed] if task is None else [seed, zlib.crc32(task.encode("utf-8"))]
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+def _mix64(z: int) -> int:
+    """splitmix64's finaliser: a well-spread 64-bit hash of an integer."""
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
 
 
-def _uniform(key: np.uint64, t: np.ndarray, n: int) -> np.ndarray:
-    """Counter-based uniforms in [0, 1), shape (len(t), n): splitmix64 of
-    (key, t, item). Random access in t lets the schedule look ahead."""
-    ctr = (np.asarray(t, dtype=np.uint64)[:, None] * np.uint64(n)
-           + np.arange(n, dtype=np.uint64)[None, :])
-    z = key + (ctr + np.uint64(1)) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+def _stream_key(seed: int, task: str | None) -> int:
+    words = _task_seed(seed, task)
+    z = 0
+    for w in words:
+        z = _mix64(z ^ (w & _M64))
+    return z
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool):
+        raise WeightsError(f"must be a non-negative integer, got {seed!r}", field="seed")
+    try:
+        seed = operator.index(seed)          # ints and numpy ints; not 1.7, not "3"
+    except TypeError:
+        raise WeightsError(f"must be a non-negative integer, got {type(seed).__name__} "
+                           f"{seed!r:.40}", field="seed") from None
+    if seed < 0:
+        raise WeightsError(f"must be >= 0, got {seed}", field="seed")
+    return int(seed)
 
 
 class _LowDiscrepancyStream:
-    """Tijdeman's chairman-assignment rule on the positive-weight items.
+    """Tijdeman's chairman-assignment rule with two heaps (see the module notes).
 
-    Cumulative targets T_i(t) = t*w_i + phi_i(t) with a small seeded dither
-    phi (sum_i phi_i(t) = 0, |phi_i| <= 2c*w_i, phi(0) = 0, and per-step rates
-    T(t) - T(t-1) >= 0). At step t the items with T_i(t) - x_i >= 1 - delta
-    are due; the due item whose deficit T_i - x_i first exceeds delta (the
-    earliest deadline; seeded random order among equal deadlines) is drawn.
-    Tijdeman's theorem (valid for time-varying rates) keeps |x_i - T_i| <=
-    delta = 1 - 1/(2(N-1)), and c is chosen so |phi_i| <= (1 - delta)/2: hence
-    |x_i(t) - t*w_i| <= 1 - 1/(4(N-1)) < 1 at every t."""
+    State is the count of each positive-weight simulator; the step t is their
+    sum, so restoring counts restores the stream exactly."""
 
-    def __init__(self, w: np.ndarray, rng: np.random.Generator):
-        self.items = np.flatnonzero(w > 0)
-        self.w = w[self.items] / w[self.items].sum()   # drop the <=1e-6 validation slack
-        n = self.n = len(self.items)
+    def __init__(self, w: list[float], key: int):
+        self.items = [i for i, x in enumerate(w) if x > 0]
+        total = math.fsum(w[i] for i in self.items)
+        self.w = [w[i] / total for i in self.items]     # drop the <=1e-6 validation slack
+        n = len(self.items)
         self.delta = 1.0 - 1.0 / (2 * (n - 1)) if n > 1 else 0.0
-        self.c = min(0.25, (1.0 - self.delta) / (4 * self.w.max())) if n > 1 else 0.0
-        self.key = np.uint64(rng.integers(0, 2 ** 63))
-        self.x = np.zeros(n)
-        self.t = 0
+        self.due_at = 1.0 - self.delta - 1e-12
+        self.key = key
+        self.set_counts([0] * n)
 
-    def _target(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(T(t), the uniforms behind its dither) for integer times t."""
-        u = _uniform(self.key, t, self.n)
-        v = 2.0 * u - 1.0
-        phi = self.c * self.w * (v - (v @ self.w)[:, None])
-        phi[np.asarray(t) == 0] = 0.0
-        return np.asarray(t, dtype=float)[:, None] * self.w + phi, u
+    def set_counts(self, x: list[int]) -> None:
+        self.x = list(x)
+        self.t = sum(self.x)
+        self.waiting = [(self._eligible(j), j) for j in range(len(self.x))]
+        heapq.heapify(self.waiting)
+        self.ready: list[tuple[int, int, int]] = []
+
+    def _first_step(self, j: int, level: float, strict: bool) -> int:
+        """Smallest step s >= 1 with s*w_j - x_j >= level (> level if strict),
+        computed with the same float expression the rule compares."""
+        w, x = self.w[j], self.x[j]
+        guess = (x + level) / w
+        if not guess < _FAR:                # a weight of 1e-300: never due in practice
+            return _FAR
+
+        def ok(s: int) -> bool:
+            d = s * w - x
+            return d > level if strict else d >= level
+        s = max(1, math.ceil(guess))
+        # The guess is off by at most a step or two of rounding; bounded loops,
+        # because past 2**53 a step no longer changes s * w.
+        for _ in range(4):
+            if ok(s):
+                break
+            s += 1
+        for _ in range(4):
+            if s > 1 and ok(s - 1):
+                s -= 1
+            else:
+                break
+        return s
+
+    def _eligible(self, j: int) -> int:
+        return self._first_step(j, self.due_at, strict=False)
+
+    def _entry(self, j: int) -> tuple[int, int, int]:
+        deadline = self._first_step(j, self.delta, strict=True)
+        tie = _mix64(self.key ^ _mix64((self.items[j] << 32) ^ self.x[j]))
+        return deadline, tie, j
 
     def next(self) -> int:
         self.t += 1
-        if self.n == 1:
+        if len(self.items) == 1:
             self.x[0] += 1
-            return int(self.items[0])
-        t = self.t
-        T_now, u_now = self._target(np.array([t]))
-        deficit = T_now[0] - self.x
-        due = np.flatnonzero(deficit >= (1.0 - self.delta) - 1e-12)
-        if len(due) == 0:                              # cannot happen (Tijdeman); be safe
-            due = np.array([int(np.argmax(deficit))])
-        # Deadline: first t' >= t with T_i(t') - x_i > delta. |phi_i| <= 2c w_i
-        # and 4c <= 1 put it among three consecutive integers from t0.
-        w, x = self.w[due], self.x[due]
-        t0 = np.maximum(t, np.floor((x + self.delta) / w - 2 * self.c).astype(np.int64))
-        cand = t0[:, None] + np.arange(4)[None, :]
-        T = self._target(cand.ravel())[0].reshape(len(due), 4, self.n)[
-            np.arange(len(due))[:, None], np.arange(4)[None, :], due[:, None]]
-        over = T - x[:, None] > self.delta
-        over[:, -1] = True                             # guard; the window always suffices
-        deadline = cand[np.arange(len(due)), np.argmax(over, axis=1)]
-        tied = due[deadline == deadline.min()]
-        pick = tied[np.argmin(u_now[0, tied])]      # seeded order among equal deadlines
-        self.x[pick] += 1
-        return int(self.items[pick])
+            return self.items[0]
+        while self.waiting and self.waiting[0][0] <= self.t:
+            heapq.heappush(self.ready, self._entry(heapq.heappop(self.waiting)[1]))
+        if not self.ready:                              # cannot happen (Tijdeman); be safe
+            heapq.heappush(self.ready, self._entry(heapq.heappop(self.waiting)[1]))
+        j = heapq.heappop(self.ready)[2]
+        self.x[j] += 1
+        heapq.heappush(self.waiting, (self._eligible(j), j))
+        return self.items[j]
+
+    def counts(self, size: int) -> list[int]:
+        out = [0] * size
+        for j, i in enumerate(self.items):
+            out[i] = self.x[j]
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, counts: list[int], extra: Mapping[str, Any]) -> None:
+        if any(counts[i] for i in range(len(counts)) if i not in set(self.items)):
+            raise WeightsError("state has draws of a simulator whose weight is 0",
+                               field="state.streams")
+        self.set_counts([counts[i] for i in self.items])
 
 
 class _IIDStream:
-    def __init__(self, w: np.ndarray, rng: np.random.Generator):
-        self.p = w / w.sum()
-        self.rng = rng
+    """numpy's Generator.choice(N, p=w), one draw at a time, with the CDF built
+    once (choice rebuilds it every call: O(N) a draw)."""
+
+    def __init__(self, w: list[float], seed: list[int]):
+        import numpy as np                              # only here: keeps the import light
+        p = np.asarray(w, dtype=float)
+        p = p / p.sum()
+        cdf = p.cumsum()
+        cdf /= cdf[-1]                                  # exactly as Generator.choice does
+        self.cdf = cdf.tolist()
+        self.rng = np.random.default_rng(seed)
 
     def next(self) -> int:
-        return int(self.rng.choice(len(self.p), p=self.p))
+        return bisect.bisect_right(self.cdf, self.rng.random())
+
+    def state(self) -> dict[str, Any]:
+        return {"bit_generator": self.rng.bit_generator.state}
+
+    def restore(self, counts: list[int], extra: Mapping[str, Any]) -> None:
+        try:
+            self.rng.bit_generator.state = dict(extra["bit_generator"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"bad generator state: {exc}", field="state.streams") from None
 
 
 class SimulatorSampler:
     """Draw simulator names in proportion to mixture weights.
 
-    Weights must be finite, >= 0 and sum to 1 within 1e-6, else ValueError
-    (they are never silently renormalised)."""
+    Parameters
+    ----------
+    weights : mapping of str to float
+        Global mixture: finite, >= 0, summing to 1 within 1e-6 (never
+        silently renormalised), else WeightsError (a ValueError).
+    per_task : mapping of str to mapping, optional
+        Per-task mixtures over the same simulators.
+    seed : int
+        Non-negative integer; the same seed replays the same draws.
+    mode : {"low_discrepancy", "iid"}
+    fallback : {None, "global"}
+        What a task without per-task weights gets: None (default) raises
+        UnknownTaskError; "global" uses the global weights and stream.
+    unknown_task : {"raise", "global"}, optional
+        Older spelling of `fallback` ("raise" is fallback=None).
+    """
 
     def __init__(self, weights: Mapping[str, float],
                  per_task: Mapping[str, Mapping[str, float]] | None = None,
-                 seed: int = 0, mode: str = "low_discrepancy", unknown_task: str = "global"):
+                 seed: int = 0, mode: str = "low_discrepancy", fallback: str | None = None,
+                 unknown_task: str | None = None):
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if unknown_task not in ("global", "raise"):
-            raise ValueError(f"unknown_task must be 'global' or 'raise', got {unknown_task!r}")
-        seed = int(seed)
-        if seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
+            raise WeightsError(f"must be one of {MODES}, got {mode!r:.60}", field="mode")
+        if unknown_task is not None:
+            if unknown_task not in ("global", "raise"):
+                raise WeightsError(f"must be 'global' or 'raise', got {unknown_task!r:.60}",
+                                   field="unknown_task")
+            fallback = None if unknown_task == "raise" else "global"
+        if fallback not in FALLBACKS:
+            raise WeightsError(f"must be None or 'global', got {fallback!r:.60}",
+                               field="fallback")
+        self.seed = _check_seed(seed)
         self.weights = validate_weights(weights)
         self.per_task = validate_per_task(per_task, self.weights)
         self.names = list(self.weights)
-        self.seed, self.mode, self.unknown_task = seed, mode, unknown_task
+        self.mode, self.fallback = mode, fallback
         self.reset()
 
     @classmethod
     def from_file(cls, path: str | Path, seed: int = 0, mode: str = "low_discrepancy",
-                  unknown_task: str = "global") -> "SimulatorSampler":
+                  fallback: str | None = None, unknown_task: str | None = None
+                  ) -> "SimulatorSampler":
+        """A sampler for the weights (and per-task weights) of a weights.json."""
         wf = load_weights(path)
-        return cls(wf.weights, wf.per_task, seed=seed, mode=mode, unknown_task=unknown_task)
+        return cls(wf.weights, wf.per_task, seed=seed, mode=mode, fallback=fallback,
+                   unknown_task=unknown_task)
 
     def reset(self) -> None:
         """Restart every stream: the same seed then replays the same sequence."""
-        self._streams: dict[str | None, object] = {}
-        self._counts: dict[str | None, np.ndarray] = {}
+        self._streams: dict[str | None, Any] = {}
+        self._counts: dict[str | None, list[int]] = {}
 
-    def _key(self, task: str | None) -> str | None:
-        if task is None or task in self.per_task:
+    @property
+    def unknown_task(self) -> str:
+        return "raise" if self.fallback is None else "global"
+
+    def _key(self, task: Any) -> str | None:
+        if task is None:
+            return None
+        if not isinstance(task, str):
+            raise WeightsError(f"must be a string or None, got {type(task).__name__} "
+                               f"{task!r:.40}", field="task")
+        if task in self.per_task:
             return task
-        if self.unknown_task == "raise":
-            raise KeyError(f"no per-task weights for task {task!r}; known tasks: "
-                           f"{sorted(self.per_task)}")
-        return None
+        if self.fallback == "global":
+            return None
+        known = sorted(self.per_task)
+        shown = ", ".join(repr(t) for t in known[:10]) + (" ..." if len(known) > 10 else "")
+        hint = f"known tasks: {shown}" if known else "the weights have no per-task mixtures"
+        raise UnknownTaskError(f"no per-task weights for task {task!r:.80} ({hint}); pass "
+                               "fallback='global' to use the global weights", field="task")
 
     def weights_for(self, task: str | None = None) -> dict[str, float]:
         """The weights draws for `task` follow (all simulators, global order)."""
@@ -171,28 +291,102 @@ class SimulatorSampler:
     def _stream(self, key: str | None):
         stream = self._streams.get(key)
         if stream is None:
-            w = np.array(list(self.weights_for(key).values()))
-            rng = np.random.default_rng(_task_seed(self.seed, key))
-            cls = _LowDiscrepancyStream if self.mode == "low_discrepancy" else _IIDStream
-            stream = self._streams[key] = cls(w, rng)
-            self._counts[key] = np.zeros(len(self.names), dtype=np.int64)
+            w = list(self.weights_for(key).values())
+            if self.mode == "low_discrepancy":
+                stream = _LowDiscrepancyStream(w, _stream_key(self.seed, key))
+            else:
+                stream = _IIDStream(w, _task_seed(self.seed, key))
+            self._streams[key] = stream
+            self._counts[key] = [0] * len(self.names)
         return stream
 
     def draw(self, task: str | None = None) -> str:
-        """One simulator name for the next episode."""
+        """One simulator name for the next episode of `task` (None: global)."""
         key = self._key(task)
         i = self._stream(key).next()
         self._counts[key][i] += 1
         return self.names[i]
 
-    def draws(self, n: int, task: str | None = None) -> list[str]:
-        """n consecutive draws (same as calling draw n times)."""
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        return [self.draw(task) for _ in range(int(n))]
+    def draw_many(self, n: int, task: str | None = None) -> list[str]:
+        """n consecutive draws (the same as calling draw n times)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise WeightsError(f"must be an integer >= 0, got {n!r:.40}", field="n")
+        key = self._key(task)
+        stream, counts, names = self._stream(key), self._counts[key], self.names
+        out = []
+        for _ in range(n):
+            i = stream.next()
+            counts[i] += 1
+            out.append(names[i])
+        return out
+
+    draws = draw_many                                   # the 0.1 name
 
     def counts(self, task: str | None = None) -> dict[str, int]:
         """Realised counts so far in the stream `task` draws from."""
         key = self._key(task)
-        c = self._counts.get(key, np.zeros(len(self.names), dtype=np.int64))
-        return {n: int(x) for n, x in zip(self.names, c)}
+        c = self._counts.get(key, [0] * len(self.names))
+        return dict(zip(self.names, c))
+
+    def counts_by_task(self) -> dict[str | None, dict[str, int]]:
+        """Counts of every stream drawn from so far (None: the global stream)."""
+        return {k: dict(zip(self.names, c)) for k, c in self._counts.items()}
+
+    # ----------------------------------------------------------- resume
+
+    def fingerprint(self) -> str:
+        """sha256 of the weights, per-task weights, seed and mode: a state only
+        continues the same schedule on a sampler with the same four."""
+        doc = {"weights": self.weights, "per_task": self.per_task, "seed": self.seed,
+               "mode": self.mode}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue the schedule, as plain JSON-able data.
+
+        Returns
+        -------
+        dict
+            {"schema", "fingerprint", "names", "streams": [{"task", "counts", ...}]};
+            save it next to the training checkpoint (json.dump or torch.save).
+        """
+        streams = []
+        for key in sorted(self._streams, key=lambda k: (k is not None, k or "")):
+            streams.append({"task": key, "counts": list(self._counts[key]),
+                            **self._streams[key].state()})
+        return {"schema": STATE_SCHEMA, "fingerprint": self.fingerprint(),
+                "mode": self.mode, "seed": self.seed, "names": list(self.names),
+                "streams": streams}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state_dict()` of a sampler with the same weights, seed and mode.
+
+        Raises
+        ------
+        WeightsError
+            When the state is malformed or was saved by a different sampler.
+        """
+        if not isinstance(state, Mapping) or state.get("schema") != STATE_SCHEMA:
+            raise WeightsError(f"not a sampler state (schema {STATE_SCHEMA!r} expected)",
+                               field="state")
+        if state.get("fingerprint") != self.fingerprint():
+            raise WeightsError("saved by a sampler with other weights, seed or mode; it "
+                               "would not continue this schedule", field="state.fingerprint")
+        streams = state.get("streams")
+        if not isinstance(streams, list):
+            raise WeightsError("must be a list", field="state.streams")
+        self.reset()
+        for entry in streams:
+            if not isinstance(entry, Mapping):
+                raise WeightsError("entries must be objects", field="state.streams")
+            task, counts = entry.get("task"), entry.get("counts")
+            if task is not None and task not in self.per_task:
+                raise WeightsError(f"unknown task {task!r:.80}", field="state.streams")
+            if (not isinstance(counts, list) or len(counts) != len(self.names)
+                    or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
+                           for c in counts)):
+                raise WeightsError(f"counts must be {len(self.names)} integers >= 0",
+                                   field="state.streams")
+            stream = self._stream(task)
+            stream.restore(counts, entry)
+            self._counts[task] = list(counts)

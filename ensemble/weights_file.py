@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +23,12 @@ from measure.errors import InputError
 
 SCHEMA = "ensemble-fit/weights/v1"
 SUM_TOL = 1e-6
+MAX_DEPTH = 64          # for the free-form objective/heldout/config objects
+MAX_BYTES = 64 << 20    # a weights file is a few kB; refuse to parse a huge one
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
 
 
 class WeightsError(InputError, ValueError):
@@ -47,7 +55,57 @@ class WeightsFile:
 
 
 def _show(items) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in items)
+    # reprlib: a value nested thousands deep or megabytes long prints short.
+    return ", ".join(f"{k}={_REPR.repr(v)}" for k, v in items)
+
+
+def _show_short(items) -> str:
+    # A 5,000-digit integer is not worth printing (and int -> str has a digit limit).
+    return ", ".join(f"{k}=<{v.bit_length()}-bit integer>" for k, v in items)
+
+
+def _check_names(names: list[str], kind: str, field_name: str, file: str | None) -> None:
+    """Reject names a terminal or a person would misread: control or invisible
+    characters, and two names that differ only in Unicode normal form."""
+    for name in names:
+        bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cs")]
+        if bad:
+            raise WeightsError(f"{kind} name {name!r} contains control or invisible "
+                               f"characters {''.join(bad)!r}", file=file, field=field_name)
+    seen: dict[str, str] = {}
+    for name in names:
+        key = unicodedata.normalize("NFC", name)
+        if key in seen:
+            raise WeightsError(f"{kind} names {seen[key]!r} and {name!r} differ only in "
+                               "Unicode normal form", file=file, field=field_name)
+        seen[key] = name
+
+
+def _check_depth(value: Any, limit: int, file: str | None, field_name: str) -> None:
+    """Iterative, so a deeply nested value is an error rather than a RecursionError."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            raise WeightsError(f"nested more than {limit} levels deep", file=file,
+                               field=field_name)
+        if isinstance(v, Mapping):
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, depth + 1) for x in v)
+
+
+def _object_field(doc: Mapping, key: str, file: str | None) -> dict[str, Any]:
+    """An optional JSON-object field (objective, heldout, config): absent or null
+    is {}, anything else that is not an object is an error naming the field."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise WeightsError(f"must be a JSON object, got {type(value).__name__}", file=file,
+                           field=key)
+    _check_depth(value, MAX_DEPTH, file, key)
+    return dict(value)
 
 
 def validate_weights(weights: Any, field_name: str = "weights", file: str | None = None,
@@ -60,11 +118,17 @@ def validate_weights(weights: Any, field_name: str = "weights", file: str | None
     if bad_names:
         raise WeightsError(f"simulator names must be non-empty strings: {bad_names}",
                            file=file, field=field_name)
+    _check_names(list(weights), "simulator", field_name, file)
     not_numbers = [(k, v) for k, v in weights.items()
                    if isinstance(v, bool) or not isinstance(v, (int, float))]
     if not_numbers:
         raise WeightsError(f"weights must be numbers: {_show(not_numbers)}",
                            file=file, field=field_name)
+    # An int beyond float range (10**400) is as wrong as 1e308: both are > 1.
+    huge = [(k, v) for k, v in weights.items() if isinstance(v, int) and abs(v) > 2]
+    if huge:
+        raise WeightsError(f"weights must be between 0 and 1: {_show_short(huge)}", file=file,
+                           field=field_name)
     out = {k: float(v) for k, v in weights.items()}
     nonfinite = [(k, v) for k, v in out.items() if not math.isfinite(v)]
     if nonfinite:
@@ -73,6 +137,11 @@ def validate_weights(weights: Any, field_name: str = "weights", file: str | None
     negative = [(k, v) for k, v in out.items() if v < 0]
     if negative:
         raise WeightsError(f"weights must be >= 0: {_show(negative)}", file=file,
+                           field=field_name)
+    # Checked before summing: two weights of 1e308 would overflow the sum.
+    too_big = [(k, v) for k, v in out.items() if v > 1.0 + tol]
+    if too_big:
+        raise WeightsError(f"weights must be <= 1: {_show(too_big)}", file=file,
                            field=field_name)
     total = math.fsum(out.values())
     if abs(total - 1.0) > tol:
@@ -93,15 +162,16 @@ def validate_per_task(per_task: Any, names, file: str | None = None
     known = set(names)
     for task, w in per_task.items():
         where = f"per_task.{task}"
-        if not isinstance(task, str):
-            raise WeightsError(f"task names must be strings, got {task!r}", file=file,
-                               field="per_task")
+        if not isinstance(task, str) or not task:
+            raise WeightsError(f"task names must be non-empty strings, got {task!r}",
+                               file=file, field="per_task")
         w = validate_weights(w, where, file)
         unknown = sorted(set(w) - known)
         if unknown:
             raise WeightsError(f"simulators missing from the global weights: {unknown}",
                                file=file, field=where)
         out[task] = w
+    _check_names(list(out), "task", "per_task", file)
     return out
 
 
@@ -117,23 +187,71 @@ def parse_weights(doc: Any, file: str | None = None) -> WeightsFile:
     weights = validate_weights(doc["weights"], "weights", file)
     per_task = validate_per_task(doc.get("per_task"), weights, file)
     fp = doc.get("data_fingerprint")
+    if fp is not None and not isinstance(fp, str):
+        raise WeightsError(f"must be a string, got {type(fp).__name__}", file=file,
+                           field="data_fingerprint")
     return WeightsFile(weights=weights, per_task=per_task,
-                       objective=dict(doc.get("objective") or {}),
-                       heldout=dict(doc.get("heldout") or {}),
-                       config=dict(doc.get("config") or {}),
-                       data_fingerprint=None if fp is None else str(fp), schema=schema)
+                       objective=_object_field(doc, "objective", file),
+                       heldout=_object_field(doc, "heldout", file),
+                       config=_object_field(doc, "config", file),
+                       data_fingerprint=fp, schema=schema)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise WeightsError(f"duplicate key {key!r}", field=key)
+        seen[key] = value
+    return seen
 
 
 def load_weights(path: str | Path) -> WeightsFile:
+    """Read and validate a weights file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A `weights.json` written by `ensemble-fit run` (schema ensemble-fit/weights/v1).
+
+    Returns
+    -------
+    WeightsFile
+        Validated weights, per-task weights and the metadata objects.
+
+    Raises
+    ------
+    WeightsError
+        For anything wrong with the file, naming the file and, where there is
+        one, the line or the field.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise WeightsError(f"cannot read: {exc.strerror or exc}", file=str(path)) from exc
+    if len(raw) > MAX_BYTES:
+        raise WeightsError(f"larger than {MAX_BYTES >> 20} MiB; not a weights file",
+                           file=str(path))
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise WeightsError("is UTF-16 text; save it as UTF-8", file=str(path))
     try:
-        doc = json.loads(text)
+        text = raw.decode("utf-8-sig")          # a UTF-8 byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise WeightsError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", file=str(path),
+                           line=line) from None
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
-        raise WeightsError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from exc
+        raise WeightsError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    except RecursionError:
+        raise WeightsError("invalid JSON: nested too deeply", file=str(path)) from None
+    except WeightsError as exc:                 # a duplicate key, raised while parsing
+        raise WeightsError(exc.message, file=str(path), field=exc.field) from None
+    except ValueError as exc:                   # e.g. an integer with too many digits
+        raise WeightsError(f"invalid JSON: {exc}", file=str(path)) from None
     return parse_weights(doc, str(path))
 
 

@@ -88,13 +88,13 @@ def test_iid_mode_is_seeded_numpy_choice():
 def test_per_task_conditioning():
     weights = {"a": 0.5, "b": 0.3, "c": 0.2}
     per_task = {"coding": {"a": 0.1, "b": 0.9}, "writing": {"c": 1.0}}
-    s = SimulatorSampler(weights, per_task, seed=0)
+    s = SimulatorSampler(weights, per_task, seed=0, fallback="global")
     coding = s.draws(500, task="coding")
     assert set(coding) == {"a", "b"}
     assert abs(coding.count("a") - 50) < 1 and abs(coding.count("b") - 450) < 1
     assert set(s.draws(20, task="writing")) == {"c"}
     assert s.weights_for("coding") == {"a": 0.1, "b": 0.9, "c": 0.0}
-    # unknown tasks use the global weights and the global stream
+    # with fallback="global", unknown tasks use the global weights and stream
     assert s.weights_for("poetry") == weights
     mixed = s.draws(50, task="poetry") + s.draws(50)
     assert deviations(mixed, ["a", "b", "c"], np.array([0.5, 0.3, 0.2])) < 1
