@@ -27,12 +27,12 @@ those of the fitted one.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
+
+from .atomic import atomic_file
 
 __all__ = ["default_k", "Codebook", "WeightedPCA"]
 
@@ -306,19 +306,8 @@ class Codebook:
                           pca_explained_variance=pca.explained_variance_,
                           pca_explained_variance_ratio=pca.explained_variance_ratio_)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)  # a file object: numpy adds no ".npz" suffix
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        with atomic_file(path) as f:
+            np.savez(f, **arrays)  # a file object: numpy adds no ".npz" suffix
         return path
 
     @classmethod

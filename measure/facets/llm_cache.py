@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..atomic import atomic_file
 
 CACHE_FORMAT = 1
 
@@ -91,20 +91,8 @@ class DescriptionCache:
         rec = {"format": CACHE_FORMAT, "model": key.model, "facet": key.facet,
                "prompt_version": key.prompt_version, "content_hash": key.content_hash,
                "description": entry.description, "fields": entry.fields}
-        # Unique temp name per writer: threads and processes never share one.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(rec, fh, ensure_ascii=False, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise
+        with atomic_file(path, "w", encoding="utf-8") as fh:
+            json.dump(rec, fh, ensure_ascii=False, sort_keys=True)
 
     def entries(self):
         """Every complete cache file (for tests and maintenance)."""
