@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import threading
 from collections import namedtuple
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -366,18 +367,17 @@ def test_11_zstd_data_named_gz_says_so(tmp_path):
                               "or recompress it with gzip")
 
 
-StatVFS = namedtuple("StatVFS", "f_bavail f_frsize")
+DiskUsage = namedtuple("DiskUsage", "total used free")
 
 
 def test_11_a_full_disk_fails_the_up_front_check(tmp_path, monkeypatch, capsys):
     from ensemble.cli import main
 
-    real_statvfs = os.statvfs
     ensure_writable_dir(tmp_path / "ok")  # the control: this disk has room
-    monkeypatch.setattr(os, "statvfs", lambda p: StatVFS(0, 4096))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: DiskUsage(1 << 30, 1 << 30, 0))
     with pytest.raises(OutputError, match=r"no space left on the device \(0 bytes free, at least 8\.0 MiB"):
         ensure_writable_dir(tmp_path / "full")
-    monkeypatch.setattr(os, "statvfs", lambda p: StatVFS(1024, 4096))  # 4 MiB
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: DiskUsage(1 << 30, 1 << 30, 4 << 20))
     with pytest.raises(OutputError, match=r"4\.0 MiB free"):
         ensure_writable_dir(tmp_path / "full")
     # The CLI stops before loading or measuring anything.
@@ -385,7 +385,6 @@ def test_11_a_full_disk_fails_the_up_front_check(tmp_path, monkeypatch, capsys):
     rc = main(["measure", "--data", str(tmp_path / "missing"), "--out", str(out)])
     assert rc == 2 and "no space left on the device" in capsys.readouterr().err
     assert list(out.iterdir()) == []
-    monkeypatch.setattr(os, "statvfs", real_statvfs)
 
 
 def test_11_nul_bytes_in_names_never_reach_measure_csv(tmp_path):
