@@ -7,8 +7,6 @@ killed writer left behind, and a crash point for the interruption tests.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import glob
 import json
 import os
@@ -50,28 +48,41 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None):
+    """Write `path` atomically: yield a file open on a unique temporary name
+    beside it; when the block ends without error, sync it and rename it over
+    `path` (a reader sees the old file or the new one, never half). On error
+    the temporary file is removed and the error raised. Every cache and
+    output of the package is written through here.
+    """
+    path = Path(path)
+    tmp = unique_tmp(path)  # unique per process and thread: writers never share one
+    try:
+        with open(tmp, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        # Temp files are created 0600 by some writers; outputs get the usual permissions.
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A killed writer of this file may have left its temp file: remove it.
         remove_stale_temps(path.parent, pattern=f".{glob.escape(path.name)}.*.tmp")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            # mkstemp creates 0600 files; outputs get the usual permissions.
-            os.chmod(tmp, _FILE_MODE)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        fsync_dir(path.parent)
+        with atomic_file(path) as fh:
+            fh.write(data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     crash_point(f"wrote:{path.name}")
@@ -165,35 +176,26 @@ def unique_tmp(path: Path) -> Path:
 
 @contextlib.contextmanager
 def file_lock(path: str | Path):
-    """Hold an exclusive `flock` on `path` (created if needed) for the block.
+    """Hold an exclusive lock on the file `path` (created if needed) for the block.
 
-    The kernel drops the lock when the holder dies, so a killed run never
-    leaves a stale lock. Where the lock file cannot be created (a read-only
-    cache) the block runs unlocked: it cannot write the cache either.
+    A cross-platform OS lock (`filelock`): the kernel drops it when the
+    holder dies, so a killed run never leaves a stale lock. Where the lock
+    file cannot be created (a read-only cache) the block runs unlocked and
+    the context value is False: it cannot write the cache either.
     """
+    from filelock import FileLock
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        lock = FileLock(str(path))
+        lock.acquire()
     except OSError:
-        fd = None
-    if fd is None:
         yield False
         return
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                break
-            except InterruptedError:  # pragma: no cover - retried by Python since 3.5
-                continue
-            except OSError as exc:  # e.g. a filesystem without locks
-                if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
-                    break
-                raise
         yield True
     finally:
-        os.close(fd)  # closing releases the lock
+        lock.release()
 
 
 def _tmp_owner(name: str) -> int | None:
