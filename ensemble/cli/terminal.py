@@ -28,8 +28,10 @@ def stdout_console(stderr: bool = False) -> Console:
 
 
 def _name(text: str) -> Text:
-    """A name from the input as a table cell: no markup, no terminal escapes."""
-    return Text(escape_control(text))
+    """A name from the input as a table cell: no markup, no terminal escapes.
+    Newlines stay: names cannot hold them (the loader refuses control
+    characters), so a newline here is the table's own line break."""
+    return Text(escape_control(text, keep_newlines=True))
 
 
 def _f(x, nd=4) -> str:
