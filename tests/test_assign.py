@@ -240,3 +240,23 @@ def test_load_assignment_counts_reads_every_form(tmp_path, weights):
     (tmp_path / "state.json").write_text(json.dumps(s.state_dict()))
     counts = load_assignment_counts(tmp_path / "state.json")
     assert sum(counts.values()) == 50 and counts["sim_c"] == 24 + 2
+
+
+def test_cli_assign_prints_the_table_and_errors_in_one_line(tmp_path, weights, capsys):
+    from ensemble.cli import main
+    data = write_rows(tmp_path / "t.jsonl", make_rows(600), "jsonl")
+    out = tmp_path / "o.jsonl"
+    assert main(["assign", "--weights", str(weights), "--data", str(data), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Assigned 600 rows (600 new, 0 kept)" in text and "largest |assigned - n x w|" in text
+    res = json.loads(summary_path_for(out).read_text())
+    for g in res["groups"]:
+        for s, c in g["counts"].items():
+            assert f" {c} " in text or c == 0
+    bad = write_rows(tmp_path / "bad.jsonl", [{"id": 1, "task": "poetry"}], "jsonl")
+    assert main(["assign", "--weights", str(weights), "--data", str(bad), "--out",
+                 str(tmp_path / "b.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.jsonl:1, field 'task'" in err and "--fallback global" in err
+    assert main(["assign", "--weights", str(weights), "--data", str(bad), "--out",
+                 str(tmp_path / "b.jsonl"), "--fallback", "global", "-q"]) == 0

@@ -167,6 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("report", help="write report.html and report.md for a run folder")
     sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
 
+    sp = sub.add_parser("assign", help="add a simulator column to a training dataset (per-task, "
+                                       "balanced, stable per row id)")
+    sp.add_argument("--weights", type=Path, required=True, metavar="FILE", help="weights.json from run")
+    sp.add_argument("--data", type=Path, required=True, metavar="PATH",
+                    help="tasks or prompts: .jsonl, .json (array), .parquet, or a datasets save_to_disk folder")
+    sp.add_argument("--out", type=Path, required=True, metavar="PATH",
+                    help="written in the input's format; an earlier assignment there keeps its rows")
+    sp.add_argument("--seed", type=int, default=0, help="row order and schedule seed (default 0)")
+    sp.add_argument("--column", default="simulator", metavar="NAME",
+                    help="name of the added column (default simulator)")
+    sp.add_argument("--task-column", default="task", metavar="NAME",
+                    help="column naming each row's task (default task); used when the weights have per-task mixtures")
+    sp.add_argument("--id-column", default=None, metavar="NAME",
+                    help="column identifying a row (default: id if present, else a content hash of the row)")
+    sp.add_argument("--fallback", choices=["global"], default=None,
+                    help="give rows whose task has no per-task mixture the global mixture (default: an error)")
+    sp.add_argument("--format", dest="data_format", choices=["jsonl", "json", "parquet", "datasets"],
+                    default=None, help="input format when the path does not say")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no summary table")
+
     sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
     sp.add_argument("--out", type=Path, required=True, metavar="DIR")
     sp.add_argument("--seed", type=int, default=0)

@@ -171,6 +171,20 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_assign(args) -> int:
+    from ensemble.assign import assign_dataset
+    res = assign_dataset(args.weights, args.data, args.out, seed=args.seed, column=args.column,
+                         task_column=args.task_column, id_column=args.id_column,
+                         fallback=args.fallback, fmt=args.data_format)
+    if not args.quiet:
+        console.print(terminal.assignment_table(res.to_json()))
+    for note in res.notes:
+        console.print(f"note: {terminal.escape_control(note)}")
+    console.print(f"wrote {res.out} ({res.rows} rows, {res.rows - res.kept} newly assigned) "
+                  f"and {res.summary_path}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from ensemble.demo import write_demo
     write_demo(args.out, seed=args.seed, n_per_simulator=args.n_per_simulator, n_real=args.n_real,
