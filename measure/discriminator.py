@@ -31,7 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["DiscriminatorConfig", "SeparatingFeature", "DiscriminatorResult", "FeatureSpace",
-           "build_features", "discriminate", "discriminate_all", "real_vs_real", "auc", "auc_bootstrap"]
+           "build_features", "discriminate", "discriminate_all", "real_vs_real", "auc", "auc_bootstrap",
+           "disagreements"]
 
 
 @dataclass(frozen=True)
@@ -360,3 +361,24 @@ def discriminate_all(space: FeatureSpace, real_rows: np.ndarray, sim_rows: dict[
     half = len(real_rows) // 2 if n_half is None else min(int(n_half), len(real_rows) // 2)
     floor = real_vs_real(space, real_rows, half, config) if half >= 2 else None
     return results, floor
+
+
+def disagreements(js: dict[str, tuple[float, tuple[float, float]]],
+                  aucs: dict[str, tuple[float, tuple[float, float]]]) -> list[tuple[str, str]]:
+    """Pairs of simulators the two lenses order differently, both resolved.
+
+    `js` and `aucs` map simulator -> (value, (ci_lo, ci_hi)). A pair (a, b)
+    is returned when JS puts a closer to real users than b with the JS CIs
+    apart, while the classifier tells a from real users more easily than b
+    with the AUC CIs apart; a is the one JS ranks closer. Pairs come in JS
+    order of a, then b.
+    """
+    names = sorted((s for s in js if s in aucs), key=lambda s: (js[s][0], s))
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            js_apart = js[a][1][1] < js[b][1][0]
+            auc_apart = aucs[a][1][0] > aucs[b][1][1]
+            if js_apart and auc_apart:
+                out.append((a, b))
+    return out

@@ -59,6 +59,8 @@ def _gap_row(m: Measurement, s: str) -> dict:
         d = m.discriminator[s]
         row["discriminator"] = {"auc": d.auc, "auc_ci": list(d.ci), "n_real": d.n_real, "n_sim": d.n_sim,
                                 "top_features": [f.to_dict() for f in d.top_features]}
+    if s in m.mauve:
+        row["mauve"] = m.mauve[s]
     if m.unmeasured(s):
         row["too_few_conversations"] = True
     return row

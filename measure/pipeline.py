@@ -39,6 +39,10 @@ REAL = "real"  # the pooled real-user population in every output
 # measure" instead of a number, unless --allow-small.
 MIN_CONVERSATIONS = 20
 TOO_FEW = "too few conversations to measure"
+# The one noise floor, in one sentence for the terminal legend and the report.
+FLOOR_NOTE = ("noise floor: the gap between two random halves of real users at the simulators' sample "
+              "size; x floor = gap / noise floor, so about 1 means as close to real users as real users "
+              "are to each other")
 
 
 @dataclass
@@ -56,6 +60,7 @@ class MeasureConfig:
     minibatch_threshold: int = 20000
     discriminator: bool = True        # the classifier lens (measure/discriminator.py)
     allow_small: bool = False         # report sources below MIN_CONVERSATIONS as numbers
+    mauve: bool = False               # MAUVE per simulator too (needs mauve-text, the bench extra)
 
     def weights(self, facets: Sequence[str] | None = None) -> dict[str, float]:
         facets = list(facets or self.facets)
@@ -361,6 +366,7 @@ class Measurement:
     discriminator_floor: DiscriminatorResult | None = None
     # sources below MIN_CONVERSATIONS (REAL included), whatever allow_small says
     too_few: list[str] = field(default_factory=list)
+    mauve: dict[str, float] = field(default_factory=dict)  # with config.mauve
 
     def unmeasured(self, sim: str) -> bool:
         """True when the simulator's row should read TOO_FEW instead of numbers."""
@@ -463,6 +469,13 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
             floor_json["discriminator_auc"] = disc_floor.auc
             floor_json["discriminator_auc_ci"] = list(disc_floor.ci)
     too_few = small_sample_warnings(prep, gap, config, reporter.warn)
+    mauve = {}
+    if config.mauve:
+        from .mauve_lens import mauve_scores
+        with reporter.stage("MAUVE per simulator"):
+            mauve = mauve_scores({f: (c.embeddings, c.index) for f, c in prep.table.columns.items()
+                                  if f in prep.facets}, real_rows,
+                                 {s: prep.rows_of(s) for s in prep.simulators}, fw, seed=config.seed)
 
     seed_spread = codebook_seed_spread(prep, config, k_req, fw, cache_dir, reporter, memo)
     pairwise = pairwise_matrix(prep, dist, fw)
@@ -473,7 +486,7 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
                        floor=NoiseFloor.from_dict(floor_json, prep.facets),
                        seed_spread=seed_spread, pairwise=pairwise,
                        by_task=by_task, by_family=by_family, discriminator=disc,
-                       discriminator_floor=disc_floor, too_few=too_few)
+                       discriminator_floor=disc_floor, too_few=too_few, mauve=mauve)
 
 
 def discriminator_stage(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],

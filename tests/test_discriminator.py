@@ -119,3 +119,12 @@ def test_one_hots_only_and_too_few_rows():
     assert discriminate(space, real, shifted).auc > 0.6
     with pytest.raises(ValueError, match="at least 2 conversations per side"):
         discriminate(space, real, shifted[:1])
+
+
+def test_disagreements_need_both_lenses_resolved():
+    from measure.discriminator import disagreements
+    js = {"a": (0.10, (0.08, 0.12)), "b": (0.30, (0.27, 0.33)), "c": (0.31, (0.26, 0.36))}
+    aucs = {"a": (0.95, (0.93, 0.97)), "b": (0.80, (0.77, 0.83)), "c": (0.94, (0.90, 0.97))}
+    # a is closer than b by JS, yet easier to spot; a vs c: AUC CIs overlap; b vs c: JS CIs overlap
+    assert disagreements(js, aucs) == [("a", "b")]
+    assert disagreements(js, {s: (0.5 + v[0], (0.48 + v[0], 0.52 + v[0])) for s, v in js.items()}) == []

@@ -60,3 +60,70 @@ def test_problem_from_says_why_when_no_simulator_has_rows(uncovered_data, shared
     m = _api.measure_gap(data, cache_dir=shared_cache)
     with pytest.raises(ValueError, match="no simulator has conversations"):
         problem_from(m, rows_mask=np.asarray(m.prep.tasks) == "coding")
+
+
+@pytest.fixture(scope="module")
+def five_per_source(tmp_path_factory) -> Path:
+    return _write(tmp_path_factory.mktemp("five"), {
+        "real": _convs("sim_corrector", 5, "real", ("coding",)),
+        "sim_a": _convs("sim_terse", 5, "sim_a", ("coding",), seed=1),
+        "sim_b": _convs("sim_questioner", 5, "sim_b", ("coding",), seed=2)})
+
+
+def test_five_per_source_rows_say_too_few_never_a_bare_zero(five_per_source, shared_cache, tmp_path, capsys):
+    from ensemble.cli import main
+    rc = main(["measure", "--data", str(five_per_source), "--out", str(tmp_path / "m"),
+               "--cache", str(shared_cache), "--quiet"])
+    assert rc == 0
+    cap = capsys.readouterr()
+    out, err = " ".join(cap.out.split()), " ".join(cap.err.split())
+    assert "fewer than 20 conversations (real 5, sim_a 5, sim_b 5)" in err
+    assert "too few conversations to measure" in err
+    m = read_json(tmp_path / "m" / "measure.json")
+    assert m["too_few_conversations"] == {"min": 20, "sources": ["real", "sim_a", "sim_b"], "allow_small": False}
+    assert all(m["gap"][s]["too_few_conversations"] for s in ("sim_a", "sim_b"))
+    assert min(m["k"].values()) >= 2 and max(m["k"].values()) <= 5
+    lines = [ln for ln in cap.out.splitlines() if "sim_a" in ln or "sim_b" in ln]
+    assert len(lines) == 2 and all("too few" in ln and "0.0000" not in ln for ln in lines)
+    assert out.count("conversations") >= 2 and "to measure" in out
+
+
+def test_allow_small_shows_numbers_and_warns_on_wide_cis(five_per_source, shared_cache, tmp_path, capsys):
+    from ensemble.cli import main
+    rc = main(["measure", "--data", str(five_per_source), "--out", str(tmp_path / "m"),
+               "--cache", str(shared_cache), "--quiet", "--allow-small"])
+    assert rc == 0
+    cap = capsys.readouterr()
+    err = " ".join(cap.err.split())
+    assert "measured anyway (--allow-small)" in err
+    m = read_json(tmp_path / "m" / "measure.json")
+    assert not any(m["gap"][s].get("too_few_conversations") for s in ("sim_a", "sim_b"))
+    assert "too few" not in cap.out
+    wide = [s for s in ("sim_a", "sim_b")
+            if m["gap"][s]["overall"]["js_ci"][1] - m["gap"][s]["overall"]["js_ci"][0] > m["gap"][s]["overall"]["js"]]
+    assert bool(wide) == ("the 95% CI is wider than the gap itself" in err)
+
+
+def test_mauve_without_the_package_says_which_extra(tmp_path, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "mauve", None)  # what `import mauve` meets when it is not installed
+    from ensemble.cli import main
+    rc = main(["measure", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--mauve"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--mauve needs the mauve-text package, which is not installed" in err
+    assert "ensemble-fit[bench]" in err and "Traceback" not in err
+
+
+def test_mauve_scores_tell_a_shifted_population():
+    pytest.importorskip("mauve")
+    import numpy as np
+
+    from measure.mauve_lens import mauve_scores
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(40, 32)).astype(np.float32)
+    # real users and "same" use all 40 descriptions; "shifted" only the first 10
+    index = np.r_[rng.integers(0, 40, 400), rng.integers(0, 40, 200), rng.integers(0, 10, 200)]
+    scores = mauve_scores({"f": (vectors, index)}, np.arange(400),
+                          {"same": np.arange(400, 600), "shifted": np.arange(600, 800)}, {"f": 1.0})
+    assert scores["same"] > 0.8 and scores["shifted"] < 0.4

@@ -78,6 +78,13 @@ def _add_measure(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap resamples (default 200)")
     g.add_argument("--codebook-seeds", type=int, default=None, metavar="N",
                    help="codebooks refit with N seeds for the seed spread (default 3)")
+    g.add_argument("--allow-small", action="store_true",
+                   help="show numbers for sources under 20 conversations (default: their rows say "
+                        "'too few conversations to measure')")
+    g.add_argument("--no-discriminator", action="store_true",
+                   help="skip the classifier lens (the real-vs-simulated AUC)")
+    g.add_argument("--mauve", action="store_true",
+                   help="also report MAUVE per simulator on the facet embeddings (needs the bench extra: mauve-text)")
     g.add_argument("--metadata", type=Path, help="simulators TOML: name, family, size, cost")
     g.add_argument("--cache", type=Path, default=None,
                    help="cache folder (default $ENSEMBLE_FIT_CACHE or ~/.cache/ensemble-fit)")

@@ -108,8 +108,9 @@ def _check_measure_table(m: dict) -> None:
             _int(f"{where} {key}", m[key], lo)
     if "heldout_fraction" in m:
         _num(f"{where} heldout_fraction", m["heldout_fraction"], 0.0)
-    if "include_raw" in m:
-        _bool(f"{where} include_raw", m["include_raw"])
+    for key in ("include_raw", "discriminator", "allow_small", "mauve"):
+        if key in m:
+            _bool(f"{where} {key}", m[key])
     fw = m.get("facet_weights")
     if fw is not None:
         if not isinstance(fw, dict):
@@ -204,6 +205,15 @@ def measure_config(args, cfg: dict, heldout_default: float = 0.0) -> MeasureConf
         conf.n_bootstrap = _int("--bootstrap", args.bootstrap, 1)
     if getattr(args, "codebook_seeds", None) is not None:
         conf.n_codebook_seeds = _int("--codebook-seeds", args.codebook_seeds, 1)
+    if getattr(args, "allow_small", False):
+        conf.allow_small = True
+    if getattr(args, "no_discriminator", False):
+        conf.discriminator = False
+    if getattr(args, "mauve", False):
+        conf.mauve = True
+    if conf.mauve:
+        from measure.mauve_lens import check_available
+        check_available()
     if _is_int(getattr(args, "batch_size", None)) and args.batch_size < 1:
         raise ConfigError(f"--batch-size must be an integer >= 1, got {args.batch_size}")
     if _is_int(getattr(args, "min_conversations", None)) and args.min_conversations < 1:

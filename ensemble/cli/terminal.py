@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.cells import cell_len
 from rich.text import Text
 
+from measure.pipeline import FLOOR_NOTE, TOO_FEW
 from measure.text_safety import escape_control
 
 # Tables written to a log file or a pipe: rich would squeeze them into 80
@@ -36,6 +37,10 @@ def _name(text: str) -> Text:
 
 def _f(x, nd=4) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
+
+
+def _ci(pair, nd=3) -> str:
+    return "-" if not pair else f"[{pair[0]:.{nd}f}, {pair[1]:.{nd}f}]"
 
 
 class Fit:
@@ -121,6 +126,10 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
     for r, s in enumerate(ranking, 1):
         g = measure["gap"][s]
         lo, hi = g["overall"]["js_ci"]
+        if g.get("too_few_conversations"):  # a number here would look like a measurement
+            rows.append([str(r), _name(s), str(g["overall"]["n"]), "-", TOO_FEW.replace("few ", "few\n").replace("s to", "s\nto")]
+                        + ["-"] * (len(columns) - 5))
+            continue
         row = [str(r), _name(s), str(g["overall"]["n"]), _f(g["overall"]["js"]), f"[{lo:.3f}, {hi:.3f}]",
                f"{g['overall']['js'] / floor:.1f}" if floor > 0 else "-"]
         if auc:
@@ -130,7 +139,7 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
         rows.append(row + [_f(g[f]["js"], 3) for f in facets])
     title = f"Behavioural gap to real users (JS, bits; real-vs-real floor {floor:.4f})"
     main, rest = list(range(n_main)), list(range(n_main, len(columns)))
-    caption = ("gap: facet-weighted JS (0 = same behaviour as real users); x floor: gap / floor"
+    caption = ("gap: facet-weighted JS (0 = same behaviour as real users); " + FLOOR_NOTE
                + ("; AUC: a classifier telling the simulator from real users (0.5 = cannot)" if auc else ""))
     layouts = [_table(title, columns, rows, False), _table(title, columns, rows, True)]
     # Narrow: the headline columns, then the per-facet columns, split as often as needed.
@@ -176,14 +185,18 @@ def mixture_tables(weights: dict) -> list:
     if h:
         title = "Held-out real users (JS, bits; lower is better)"
         gain = h.get("gain_vs_best_single")
-        rows = [[Text("mixture", style="bold"), Text(f"{h['mixture_js']:.4f}", style="bold")],
-                [_name(f"best single ({h['best_single']['name']})"), _f(h["best_single"]["js"])],
-                ["uniform over all", _f(h["uniform_js"])],
-                [f"greedy forward ({len(h['greedy']['support'])})", _f(h["greedy"]["js"])],
-                ["real fit split vs held-out (floor)", _f(h["real_vs_real_js"])]]
+        rows = [[Text("mixture", style="bold"), Text(f"{h['mixture_js']:.4f}", style="bold"),
+                 _ci(h.get("mixture_js_ci"))],
+                [_name(f"best single ({h['best_single']['name']})"), _f(h["best_single"]["js"]),
+                 _ci(h.get("best_single_js_ci"))],
+                ["uniform over all", _f(h["uniform_js"]), ""],
+                [f"greedy forward ({len(h['greedy']['support'])})", _f(h["greedy"]["js"]), ""],
+                ["real fit split vs held-out", _f(h["real_vs_real_js"]), ""]]
         if gain is not None:
-            rows.insert(2, ["gain over best single", _f(gain)])
-        cols = [("candidate", "left", False), ("held-out JS", "right", False)]
+            p = h.get("gain_p")
+            rows.insert(2, ["gain over best single" + (f" (p = {p:.3f})" if p is not None else ""), _f(gain),
+                            _ci(h.get("gain_ci"))])
+        cols = [("candidate", "left", False), ("held-out JS", "right", False), ("95% CI", "right", False)]
         out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True)))
     return out
 
@@ -239,25 +252,3 @@ def _pct(x) -> str:
 def print_all(console: Console, tables) -> None:
     for t in tables:
         console.print(t)
-
-
-def assignment_table(summary: dict) -> Fit:
-    """Assigned counts against n x weight, per task (the assignment summary JSON)."""
-    rows = []
-    for g in summary["groups"]:
-        task = "(global)" if g["task"] is None else g["task"]
-        first = True
-        for s, w in g["weights"].items():
-            if w == 0 and g["counts"].get(s, 0) == 0:
-                continue
-            n_w = g["rows"] * w
-            rows.append([_name(task) if first else "", _name(s), f"{w:.4f}", f"{n_w:.1f}",
-                         str(g["counts"][s]), f"{g['counts'][s] - n_w:+.2f}"])
-            first = False
-    cols = [("task", "left", False), ("simulator", "left", False), ("weight", "right", False),
-            ("n x w", "right", False), ("assigned", "right", False), ("diff", "right", False)]
-    worst = max((g["max_deviation"] for g in summary["groups"]), default=0.0)
-    title = f"Assigned {summary['rows']} rows ({summary['new']} new, {summary['kept']} kept)"
-    caption = f"largest |assigned - n x w|: {worst:.2f}"
-    return Fit(_table(title, cols, rows, False, caption=caption),
-               _table(title, cols, rows, True, caption=caption))
