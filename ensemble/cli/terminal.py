@@ -252,3 +252,25 @@ def _pct(x) -> str:
 def print_all(console: Console, tables) -> None:
     for t in tables:
         console.print(t)
+
+
+def assignment_table(summary: dict) -> Fit:
+    """Assigned counts against n x weight, per task (the assignment summary JSON)."""
+    rows = []
+    for g in summary["groups"]:
+        task = "(global)" if g["task"] is None else g["task"]
+        first = True
+        for s, w in g["weights"].items():
+            if w == 0 and g["counts"].get(s, 0) == 0:
+                continue
+            n_w = g["rows"] * w
+            rows.append([_name(task) if first else "", _name(s), f"{w:.4f}", f"{n_w:.1f}",
+                         str(g["counts"][s]), f"{g['counts'][s] - n_w:+.2f}"])
+            first = False
+    cols = [("task", "left", False), ("simulator", "left", False), ("weight", "right", False),
+            ("n x w", "right", False), ("assigned", "right", False), ("diff", "right", False)]
+    worst = max((g["max_deviation"] for g in summary["groups"]), default=0.0)
+    title = f"Assigned {summary['rows']} rows ({summary['new']} new, {summary['kept']} kept)"
+    caption = f"largest |assigned - n x w|: {worst:.2f}"
+    return Fit(_table(title, cols, rows, False, caption=caption),
+               _table(title, cols, rows, True, caption=caption))
