@@ -52,11 +52,8 @@ def install() -> None:
     outputs.write_measure_outputs = _timed(outputs.write_measure_outputs, "write measure outputs")
     from ensemble.cli import commands as jobs
     jobs.load_data = _timed(jobs.load_data, "load data")
-    try:
-        from ensemble.mixture import fit as run
-        run.write_weights = _timed(run.write_weights, "write weights")
-    except ImportError:
-        pass
+    from ensemble.mixture.fit import Mixture
+    Mixture.to_json = _timed(Mixture.to_json, "write weights")
 
 
 def main() -> int:

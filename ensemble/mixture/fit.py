@@ -17,14 +17,13 @@ from ensemble.mixture.evaluate import (
     realized_mixture,
 )
 from ensemble.mixture.optimizer import MixtureResult, solve_mixture
+from ensemble.weights_file import SCHEMA as WEIGHTS_SCHEMA
 from measure import __version__
 from measure.atomic import write_json
 from measure.conversation import fingerprint
 from measure.errors import ConfigError
-from measure.pipeline import REAL, Measurement
+from measure.pipeline import Measurement
 from measure.progress import QUIET
-
-WEIGHTS_SCHEMA = "ensemble-fit/weights/v1"
 
 
 @dataclass
@@ -188,10 +187,6 @@ def weights_json(m: Measurement, out: FitOutcome, cfg: FitConfig, measure_config
     return data
 
 
-def write_weights(path: str | Path, data: dict) -> Path:
-    return write_json(path, data)
-
-
 @dataclass(frozen=True)
 class BestSingle:
     name: str
@@ -256,7 +251,7 @@ class Mixture:
         return self.document
 
     def to_json(self, path: str | Path) -> Path:
-        return write_weights(path, self.document)
+        return write_json(path, self.document)
 
 
 def mixture_from(m: Measurement, outcome: FitOutcome, cfg: FitConfig, extra: dict | None = None) -> Mixture:
