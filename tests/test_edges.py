@@ -127,3 +127,30 @@ def test_mauve_scores_tell_a_shifted_population():
     scores = mauve_scores({"f": (vectors, index)}, np.arange(400),
                           {"same": np.arange(400, 600), "shifted": np.arange(600, 800)}, {"f": 1.0})
     assert scores["same"] > 0.8 and scores["shifted"] < 0.4
+
+
+def test_heldout_mixture_and_gain_have_paired_bootstrap_cis(demo_run):
+    h = read_json(demo_run / "weights.json")["heldout"]
+    for key, point in (("mixture_js_ci", h["mixture_js"]), ("best_single_js_ci", h["best_single"]["js"]),
+                       ("gain_ci", h["gain_vs_best_single"])):
+        lo, hi = h[key]
+        assert lo <= point <= hi and hi - lo > 0, key
+    assert h["n_boot"] == 200
+    # on the demo the mixture is clearly closer than any single simulator
+    assert h["gain_ci"][0] > 0 and 0 < h["gain_p"] < 0.01
+
+
+def test_discriminator_in_measure_json_and_report(demo_run):
+    m = read_json(demo_run / "measure.json")
+    floor = m["noise_floor"]["discriminator_auc"]
+    assert 0.4 < floor < 0.6
+    for s in m["simulators"]:
+        d = m["gap"][s]["discriminator"]
+        assert d["auc_ci"][0] <= d["auc"] <= d["auc_ci"][1]
+        assert d["auc"] > floor + 0.1  # every demo persona is told apart from real users
+        assert d["top_features"] and {"facet", "cluster", "leans"} <= set(d["top_features"][0])
+    md = (demo_run / "report.md").read_text()
+    assert "A second lens: can a classifier tell them apart?" in md
+    assert "AUC \\[95% CI\\]" in md or "AUC [95% CI]" in md
+    assert "x floor = gap / noise floor" in md
+    assert "one-sided p =" in md
