@@ -95,6 +95,11 @@ def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
                                                               key=lambda kv: (-kv[1], kv[0])))
         problems.append(f"{report.skipped} record(s) skipped: {reasons}")
     problems.extend(report.warnings)
+    # Nothing can be measured without both sides; `measure` and `run` stop on this.
+    if not any(s.is_real for s in sources):
+        problems.append("no real-user source: name it 'real' (or real:*, real_*) or pass --real NAME")
+    if not any(not s.is_real for s in sources):
+        problems.append("no simulator source: every source is marked as real users")
     # A simulator missing a task that real users have cannot be compared on it.
     real_tasks = {t for s in sources if s.is_real for t in s.tasks}
     for s in sources:

@@ -45,7 +45,9 @@ def _add_reading(g, on_error: str) -> None:
     g.add_argument("--real", action="append", metavar="NAME",
                    help="source(s) that are real users (default: 'real', 'real:*', 'real_*')")
     g.add_argument("--on-error", choices=["raise", "skip"], default=on_error,
-                   help=f"stop at the first bad record or skip and count bad records (default {on_error})")
+                   help=f"stop at the first bad record or skip and count bad records (default {on_error}: "
+                        + ("inspect lists every problem instead of stopping at the first" if on_error == "skip"
+                           else "a measurement never silently drops data; inspect defaults to skip") + ")")
     g.add_argument("--min-conversations", type=int, default=2, metavar="N",
                    help="smallest source size accepted (default 2)")
     g.add_argument("--max-turn-chars", type=int, default=None, metavar="N",
@@ -104,22 +106,29 @@ def _add_measure(p: argparse.ArgumentParser) -> None:
     e.add_argument("--embedding-model", default=None, metavar="PATH",
                    help="sentence-transformers model folder (default: the bundled all-MiniLM-L6-v2)")
     e.add_argument("--device", default="cpu", help="torch device for the embedding model (default cpu)")
-    e.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    e.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="descriptions embedded per batch (default 64; lower it if memory is short)")
 
 
 def _add_fit(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("mixture")
     g.add_argument("--heldout", type=float, default=None, metavar="FRAC",
                    help="share of real users held out of codebooks and weights (default 0.3)")
-    g.add_argument("--divergence", choices=["js", "kl_forward"], default=None)
-    g.add_argument("--max-simulators", type=int, default=None, metavar="K")
-    g.add_argument("--min-weight", type=float, default=None)
-    g.add_argument("--max-weight", type=float, default=None)
-    g.add_argument("--include", action="append", default=None, metavar="SIM")
-    g.add_argument("--exclude", action="append", default=None, metavar="SIM")
+    g.add_argument("--divergence", choices=["js", "kl_forward"], default=None,
+                   help="what the weights minimise: Jensen-Shannon (default js) or KL(real || mixture)")
+    g.add_argument("--max-simulators", type=int, default=None, metavar="K",
+                   help="use at most K simulators in the mixture (default: no limit)")
+    g.add_argument("--min-weight", type=float, default=None, metavar="W",
+                   help="every simulator not excluded gets at least weight W (default 0)")
+    g.add_argument("--max-weight", type=float, default=None, metavar="W",
+                   help="no simulator gets more than weight W (default 1)")
+    g.add_argument("--include", action="append", default=None, metavar="SIM",
+                   help="simulator that must be in the mixture (repeatable)")
+    g.add_argument("--exclude", action="append", default=None, metavar="SIM",
+                   help="simulator left out of the mixture (repeatable)")
     g.add_argument("--budget", type=float, default=None, help="max expected cost per conversation (needs --metadata)")
-    g.add_argument("--cost-penalty", type=float, default=None)
+    g.add_argument("--cost-penalty", type=float, default=None, metavar="L",
+                   help="add L x expected cost to the objective (needs --metadata with costs; default 0)")
     g.add_argument("--no-per-task", action="store_true", help="skip per-task mixtures")
     g.add_argument("--weight-bootstrap", type=int, default=None, metavar="N",
                    help="resamples for weight CIs (default 30)")
@@ -133,6 +142,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2)
 
 
+def add_output_options(p: argparse.ArgumentParser, json_result: bool = True) -> None:
+    """--quiet / --verbose, and --json for commands with a result to print."""
+    g = p.add_argument_group("output")
+    v = g.add_mutually_exclusive_group()
+    v.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars or progress messages; results, warnings and errors only")
+    v.add_argument("-v", "--verbose", action="store_true",
+                   help="also print the settings used, the cache folder and each stage's time")
+    if json_result:
+        g.add_argument("--json", action="store_true",
+                       help="print the result as JSON on stdout (tables and messages go to stderr)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="ensemble-fit",
@@ -142,14 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("inspect", help="summarize a dataset and the problems found in it")
-    sp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    sp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders of conversations")
     # inspect reports bad records rather than stopping at the first one.
     _add_reading(sp, on_error="skip")
+    sp.add_argument("--strict", action="store_true",
+                    help="exit with status 1 when any problem is found (for scripts and CI)")
 
     sp = sub.add_parser("measure", help="behaviour distributions and divergences per simulator")
     _add_data(sp, required=True)
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="output folder for measure.json, measure.csv, distributions.npz")
     _add_measure(sp)
+    add_output_options(sp)
 
     sp = sub.add_parser("run", help="the main job: measure, fit the mixture, report (demo data without --data)")
     _add_data(sp)
@@ -158,18 +184,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_measure(sp)
     _add_fit(sp)
     sp.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
+    add_output_options(sp)
 
     sp = sub.add_parser("sweep", help="Optuna sweep over cluster counts and facet weights")
     _add_data(sp)
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="output folder for sweep.json, trials.csv, weights.json and plots/")
     _add_measure(sp)
     _add_fit(sp)
     sp.add_argument("--storage", default=None, help="Optuna storage URL (default sqlite:///DIR/sweep.db)")
     sp.add_argument("--study", default=None, help="study name (default ensemble-fit)")
-    sp.add_argument("--n-trials", type=int, default=None)
-    sp.add_argument("--timeout", type=float, default=None, help="seconds")
+    sp.add_argument("--n-trials", type=int, default=None, metavar="N",
+                    help="complete trials the study should hold in total, over all runs and workers "
+                         "(default 50); a rerun with a larger N adds trials, a smaller one runs none")
+    sp.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                    help="stop starting new trials after this many seconds")
     sp.add_argument("--tune-pca", action="store_true", help="also sweep the PCA variance")
     sp.add_argument("--tune-divergence", action="store_true", help="also sweep js vs kl_forward")
+    sp.add_argument("--noise-seeds", type=int, default=3, metavar="N",
+                    help="re-score the default settings with N more codebook seeds to tell whether the best "
+                         "trial beats them by more than the yardstick's noise (default 3; 0 skips)")
+    add_output_options(sp)
 
     sp = sub.add_parser("report", help="write report.html and report.md for a run folder")
     sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -195,11 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-q", "--quiet", action="store_true", help="no summary table")
 
     sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--n-per-simulator", type=int, default=200)
-    sp.add_argument("--n-real", type=int, default=600)
-    sp.add_argument("--topic-pool", default="A")
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the JSONL files")
+    sp.add_argument("--seed", type=int, default=0, help="random seed (default 0; same seed, same bytes)")
+    sp.add_argument("--n-per-simulator", type=int, default=200, metavar="N",
+                    help="conversations per simulated persona (default 200)")
+    sp.add_argument("--n-real", type=int, default=600, metavar="N", help="real-user conversations (default 600)")
+    sp.add_argument("--topic-pool", default="A",
+                    help="which pool of topics the conversations draw from (default A; B has other topics, "
+                         "for held-out checks)")
     return p
 
 

@@ -21,6 +21,18 @@ def _reporter(args) -> Reporter:
     return Reporter(console=terminal.stdout_console(stderr=True), enabled=not getattr(args, "quiet", False))
 
 
+def _results(args):
+    """Where tables and messages go: stdout, or stderr when --json keeps stdout for the result."""
+    return terminal.stdout_console(stderr=True) if getattr(args, "json", False) else console
+
+
+def _verbose(args, reporter: Reporter, **facts) -> None:
+    """--verbose: the settings and places a run used, one line each."""
+    if getattr(args, "verbose", False):
+        for name, value in facts.items():
+            reporter.log(f"{name.replace('_', ' ')}: {value}")
+
+
 def loading_options(args=None) -> dict:
     """`load_conversations`' options from the data flags every subcommand shares."""
     return {"real": getattr(args, "real", None), "on_error": getattr(args, "on_error", "raise"),
@@ -76,8 +88,10 @@ def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=N
 def cmd_inspect(args) -> int:
     from measure.summary import render_summary, summarize
     ds = load_conversations(list(args.paths), **loading_options(args))
-    render_summary(summarize(ds), console)
-    return 0
+    summary = summarize(ds)
+    render_summary(summary, console)
+    # --strict: problems are a failure (1), distinct from an error (2)
+    return 1 if getattr(args, "strict", False) and summary.problems else 0
 
 
 def cmd_measure(args) -> int:
@@ -87,11 +101,20 @@ def cmd_measure(args) -> int:
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args, reporter)
     meta = _metadata(args, ds)
+    _verbose(args, reporter, measure_settings=mconf.to_dict(), cache=_cache(args))
     m = measure_stage(args, ds, mconf, reporter, meta)
     data = m.write(args.out)
-    console.print(terminal.ranking_table(data))
-    console.print(f"wrote {args.out}/measure.json, measure.csv, distributions.npz")
+    out = _results(args)
+    out.print(terminal.ranking_table(data))
+    out.print(f"wrote {args.out}/measure.json, measure.csv, distributions.npz")
+    _verbose(args, reporter, stage_times=_times(reporter))
+    if getattr(args, "json", False):
+        terminal.print_json((args.out / "measure.json").read_text(encoding="utf-8"))
     return 0
+
+
+def _times(reporter: Reporter) -> str:
+    return ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items())
 
 
 def _demo_data(out: Path, reporter: Reporter) -> Path:
@@ -131,31 +154,39 @@ def cmd_run(args) -> int:
     ds = load_data(data, args, reporter)
     meta = _metadata(args, ds)
     costs = _costs(args, fconf, ds, meta)
+    _verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf), cache=_cache(args))
     m = measure_stage(args, ds, mconf, reporter, meta)
     measure_data = m.write(args.out)
     mix = fit_mixture(m, fconf, costs=costs, progress=reporter)
     mix.to_json(args.out / "weights.json")
     wdata = mix.to_dict()
-    console.print(terminal.ranking_table(measure_data))
-    terminal.print_all(console, terminal.mixture_tables(wdata))
+    out = _results(args)
+    out.print(terminal.ranking_table(measure_data))
+    terminal.print_all(out, terminal.mixture_tables(wdata))
     if demo:
-        _print_demo_recovery(data[0], wdata)
+        _print_demo_recovery(data[0], wdata, out)
+    paths = []
     if not args.no_report:
         from ensemble.report import print_explain_summary, write_report
         with reporter.stage("report"):
             paths = write_report(args.out, measurement=m, outcome=mix.outcome)
-        print_explain_summary(console, json.loads((args.out / "explain.json").read_text()))
-        console.print(f"report: {', '.join(str(p) for p in paths)}")
-    console.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
-                  f"({time.perf_counter() - t0:.1f}s)")
-    reporter.log("stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items()))
+        print_explain_summary(out, json.loads((args.out / "explain.json").read_text()))
+        out.print(f"report: {', '.join(str(p) for p in paths)}")
+    out.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
+              f"({time.perf_counter() - t0:.1f}s)")
+    reporter.log("stage times: " + _times(reporter))
+    if getattr(args, "json", False):
+        # The files' own JSON, so stdout and the run folder agree to the digit.
+        read = lambda name: json.loads((args.out / name).read_text(encoding="utf-8"))  # noqa: E731
+        terminal.print_json({"out": str(args.out), "measure": read("measure.json"), "weights": read("weights.json"),
+                             "report": [str(p) for p in paths if p.suffix == ".html"]})
     return 0
 
 
-def _print_demo_recovery(demo_dir: Path, wdata: dict) -> None:
+def _print_demo_recovery(demo_dir: Path, wdata: dict, out=None) -> None:
     truth = json.loads((demo_dir / "true_mixture.json").read_text())["expected_weights"]
     l1 = sum(abs(wdata["weights"].get(s, 0.0) - truth.get(s, 0.0)) for s in set(truth) | set(wdata["weights"]))
-    console.print(f"demo: planted mixture {', '.join(f'{s} {w:.2f}' for s, w in truth.items() if w > 0)}; "
+    (out or console).print(f"demo: planted mixture {', '.join(f'{s} {w:.2f}' for s, w in truth.items() if w > 0)}; "
                   f"recovered L1 error {l1:.3f}")
 
 

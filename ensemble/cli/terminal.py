@@ -249,6 +249,15 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def print_json(result) -> None:
+    """The result on stdout as JSON (a dict, or JSON text read from an output file), nothing else."""
+    import json
+    import sys
+    text = result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False)
+    sys.stdout.write(text.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
 def print_all(console: Console, tables) -> None:
     for t in tables:
         console.print(t)

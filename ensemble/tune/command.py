@@ -10,8 +10,8 @@ from optuna.trial import FrozenTrial
 from measure.errors import ConfigError
 
 from .outputs import top_table
-from .storage import DEFAULT_STUDY, n_complete, open_storage, storage_url
-from .study import DEFAULT_N_TRIALS
+from .storage import DEFAULT_STUDY, mask_url, n_complete, open_storage, storage_url
+from .study import DEFAULT_N_TRIALS, default_noise, noise_verdict
 from .yardstick import RESOLUTIONS
 
 
@@ -42,7 +42,6 @@ def run_sweep_command(args) -> int:
     from ensemble._api import sweep
     from ensemble.cli import commands, settings, terminal
 
-    console = terminal.stdout_console()
     reporter = commands._reporter(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)
@@ -52,7 +51,11 @@ def run_sweep_command(args) -> int:
         raise ConfigError("the sweep scores trials on held-out real users: --heldout must be > 0")
     out = Path(args.out)
     url = storage_url(out, opts.get("storage"))
-    open_storage(url)   # fail on a bad URL before loading and preparing
+    storage = open_storage(url)   # fail on a bad URL before loading and preparing
+    results = commands._results(args)
+    note = already_complete_note(storage, opts["study"], opts.get("n_trials"), url)
+    if note:
+        results.print(note)
 
     t0 = time.perf_counter()
     data = args.data or [commands._demo_data(out, reporter)]
@@ -87,15 +90,44 @@ def run_sweep_command(args) -> int:
         reporter.warn(f"stopped waiting for {result.gave_up_waiting} trial(s) RUNNING in other workers; "
                       "rerun the command to complete the study if they never finish")
     summary = result.summary
+    n_seeds = getattr(args, "noise_seeds", 3)
+    if summary["best"] is not None and n_seeds:
+        with reporter.stage(f"yardstick noise: default settings with {n_seeds} more seeds"):
+            summary["default_noise"] = default_noise(result.context, summary["default"]["value"], n_seeds)
+        summary["noise_verdict"] = noise_verdict(summary["improvement_over_default"], summary["default_noise"])
     with reporter.stage("refit the best settings"):
         result.write(out, meta)
     facets = result.context.prep.facets
     if summary["top"]:
-        console.print(top_table(summary, facets))
+        results.print(top_table(summary, facets))
     d, b = summary["default"]["value"], summary["best"]
     if b is not None:
-        console.print(f"best trial {b['number']}: yardstick {b['value']:.4f} bits"
+        results.print(f"best trial {b['number']}: yardstick {b['value']:.4f} bits"
                       + (f" (default settings {d:.4f})" if d is not None else ""))
-    console.print(f"{summary['n_complete']} complete, {summary['n_failed']} failed; wrote {out}/sweep.json, "
+    for line in (summary.get("noise_verdict"), summary.get("importances_caveat") and
+                 f"importances (plots/importances.png): {summary['importances_caveat']}"):
+        if line:
+            results.print(line)
+    results.print(f"{summary['n_complete']} complete, {summary['n_failed']} failed "
+                  f"({result.trials_run} run now); wrote {out}/sweep.json, "
                   f"weights.json, trials.csv, plots/ ({time.perf_counter() - t0:.1f}s)")
+    if getattr(args, "json", False):
+        terminal.print_json((out / "sweep.json").read_text(encoding="utf-8"))
     return 0
+
+
+def already_complete_note(storage, study_name: str, n_trials: int | None, url: str) -> str | None:
+    """A plain note when the study already holds the requested trials:
+    --n-trials is the study's total, so such a rerun runs none."""
+    if n_trials is None:
+        return None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:  # a new study
+        return None
+    done = n_complete(study)
+    if done < n_trials:
+        return None
+    return (f"study '{study_name}' in {mask_url(url)} already has {done} complete trials and --n-trials "
+            f"{n_trials} is the study's total (over every run), so no new trial will run; to add 20 more, "
+            f"rerun with --n-trials {done + 20}")

@@ -70,14 +70,16 @@ def _problem(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
     return MixtureProblem(names=names, P=P, q_fit=q, q_heldout=None, facet_weights=facet_weights)
 
 
-def evaluate(ctx: SweepContext, settings: Settings) -> TrialOutcome:
-    """Fit codebooks and the mixture with `settings` on the fit split; score on the yardstick."""
+def evaluate(ctx: SweepContext, settings: Settings, seed: int | None = None) -> TrialOutcome:
+    """Fit codebooks and the mixture with `settings` on the fit split; score on the yardstick.
+    `seed` (default: the measure config's) seeds the codebooks' k-means."""
     from ensemble.mixture.optimizer import solve_mixture
 
     t0 = time.perf_counter()
+    seed = ctx.mconf.seed if seed is None else seed
     labels, k_eff = {}, {}
     for f in ctx.prep.facets:
-        labels[f], k_eff[f] = fit_labels(ctx.prep, f, settings.k[f], ctx.mconf.seed, settings.pca_variance,
+        labels[f], k_eff[f] = fit_labels(ctx.prep, f, settings.k[f], seed, settings.pca_variance,
                                          ctx.mconf.minibatch_threshold, ctx.cache_dir, ctx.memo)
     prob = _problem(ctx.prep, labels, k_eff, settings.facet_weights)
     res = solve_mixture(prob.P, prob.q_fit, prob.names, facet_weights=prob.facet_weights,

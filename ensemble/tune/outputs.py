@@ -53,7 +53,9 @@ def write_plots(study: optuna.Study, summary: dict, folder: Path) -> list[Path]:
     else:
         ax.text(0.5, 0.5, f"no importances: {summary.get('importances_note')}", ha="center", va="center")
         ax.set_axis_off()
-    ax.set_title("Parameter importances")
+    caveat = summary.get("importances_caveat")
+    ax.set_title("Parameter importances" + (f"\n({caveat.split(':')[0]}: a hint, not a ranking)" if caveat else ""),
+                 fontsize=10 if caveat else None)
     paths.append(write_bytes(folder / "importances.png", _png(fig)))
     plt.close(fig)
     return paths

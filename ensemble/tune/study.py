@@ -12,13 +12,16 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from .objective import TRIAL_ERRORS, SweepContext, make_objective
+from .objective import TRIAL_ERRORS, SweepContext, evaluate, make_objective
 from .samplers import DEFAULT_ATTR, TrialSeededTPE
 from .space import Settings
 from .storage import WORKER_ATTR, _counts, fail_dead_trials, mask_url
 
 SWEEP_SCHEMA = "ensemble-fit/sweep/v1"
 DEFAULT_N_TRIALS = 50
+# fANOVA fits a random forest to the trials; with fewer than about this many
+# the ranking of parameters changes from one run to the next.
+IMPORTANCE_MIN_TRIALS = 20
 
 
 def _wait_limit(study: optuna.Study) -> float:
@@ -168,7 +171,47 @@ def summarize(study: optuna.Study, ctx: SweepContext, url: str, n_trials: int | 
         "top": [_trial_row(t) for t in complete[:top]],
         "importances": imp,
         "importances_note": imp_err,
+        "importances_caveat": (f"from {by_state[TrialState.COMPLETE]} complete trials only: importances are "
+                               f"unreliable below about {IMPORTANCE_MIN_TRIALS} trials; read them as a hint"
+                               if imp is not None and by_state[TrialState.COMPLETE] < IMPORTANCE_MIN_TRIALS
+                               else None),
     }
+
+
+def default_noise(ctx: SweepContext, default_value: float | None, n_seeds: int = 3) -> dict | None:
+    """The yardstick's noise: the default settings re-scored with `n_seeds`
+    other codebook seeds (the study's default trial is one more value).
+
+    Returns {"seeds", "values", "std"} (std with ddof=1 over every value), or
+    None when n_seeds < 1.
+    """
+    if n_seeds < 1:
+        return None
+    base = ctx.mconf.seed
+    seeds = [base + 1000 * (i + 1) for i in range(n_seeds)]
+    values = [evaluate(ctx, ctx.default, seed=s).value for s in seeds]
+    if default_value is not None:
+        seeds, values = [base] + seeds, [float(default_value)] + values
+    return {"seeds": seeds, "values": values,
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else None}
+
+
+def noise_verdict(improvement: float | None, noise: dict | None) -> str | None:
+    """Whether the best trial beats the defaults by more than the yardstick's
+    noise: more than two standard deviations of the re-scored defaults (the
+    spread of a difference of two noisy scores is about 1.4 of them)."""
+    if improvement is None or not noise or noise.get("std") is None:
+        return None
+    std, n = noise["std"], len(noise["values"])
+    where = f"{n} scorings of the default settings with different codebook seeds"
+    if improvement <= 0:
+        return (f"no trial beats the default settings (noise: std {std:.4f} bits over {where}); "
+                "keep the defaults")
+    if improvement > 2 * std:
+        return (f"the best trial beats the default settings by {improvement:.4f} bits, more than the "
+                f"yardstick's noise (2 x std = {2 * std:.4f} bits over {where})")
+    return (f"the best trial beats the default settings by {improvement:.4f} bits, within the yardstick's "
+            f"noise (2 x std = {2 * std:.4f} bits over {where}): the default settings are as good")
 
 
 def trials_csv(study: optuna.Study, facets: list[str]) -> str:
