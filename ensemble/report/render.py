@@ -23,6 +23,7 @@ from . import simmap as simmap_mod
 from .explain import explain as explain_measurement
 from measure.atomic import write_bytes, write_json, write_text
 from measure.errors import EnsembleFitError
+from measure.pipeline import FLOOR_NOTE, TOO_FEW
 
 PLOTS_DIR = "plots"
 
@@ -93,17 +94,17 @@ def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) ->
         items.append(f"Best mixture of simulators: {mix}.")
         h = weights.get("heldout")
         if h:
-            items.append(f"On held-out real users the mixture scores JS {_f(h['mixture_js'])} against "
-                         f"{_f(h['best_single']['js'])} for the best single simulator "
-                         f"({h['best_single']['name']}): a gain of {_f(h['gain_vs_best_single'])} bits.")
-            items.append(f"Real users against real users (fit split vs held-out): {_f(h['real_vs_real_js'])}; "
-                         f"no simulator mix can be expected to go much below this.")
+            items.append(f"On held-out real users the mixture scores JS {_f(h['mixture_js'])}{_ci(h, 'mixture_js_ci')} "
+                         f"against {_f(h['best_single']['js'])}{_ci(h, 'best_single_js_ci')} for the best single "
+                         f"simulator ({h['best_single']['name']}): a gain of {_f(h['gain_vs_best_single'])} bits"
+                         f"{_ci(h, 'gain_ci')}" + (f", one-sided p = {h['gain_p']:.3f} (paired bootstrap)"
+                                                   if h.get("gain_p") is not None else "") + ".")
     if best:
         g = measure["gap"][best]["overall"]
         items.append(f"Closest single simulator: {best}, JS {_f(g['js'])} "
                      f"(95% CI {_f(g['js_ci'][0])} to {_f(g['js_ci'][1])}).")
-    items.append(f"Noise floor (two halves of the real users against each other): JS {_f(floor['js'])}, "
-                 f"95th percentile {_f(floor.get('js_p95'))}.")
+    items.append(f"Noise floor: JS {_f(floor['js'])} (95th percentile {_f(floor.get('js_p95'))}); "
+                 f"{FLOOR_NOTE}.")
     if explain:
         for f, fx in explain["facets"].items():
             labels = {c["id"]: c["label"] for c in fx["clusters"]}
@@ -120,19 +121,73 @@ def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) ->
                  "floor are as small as two samples of real users differ.")]
 
 
+def _ci(d: dict, key: str) -> str:
+    ci = d.get(key)
+    return f" (95% CI {_f(ci[0])} to {_f(ci[1])})" if ci else ""
+
+
 def ranking_blocks(measure: dict) -> list:
     floor = measure["noise_floor"]["overall"]["js"]
     rows = []
     for r, s in enumerate(measure["ranking"], 1):
         g = measure["gap"][s]["overall"]
+        if measure["gap"][s].get("too_few_conversations"):
+            rows.append([str(r), s, str(g["n"]), TOO_FEW, "-", "-", "-", "-", "-"])
+            continue
         spread = (measure.get("codebook_seed_spread") or {}).get(s, {}).get("std")
+        d = measure["gap"][s].get("discriminator")
         rows.append([str(r), s, str(g["n"]), _f(g["js"]), _f(g["js_ci"][0]), _f(g["js_ci"][1]),
-                     f"{g['js'] / floor:.1f}" if floor > 0 else "-", _f(spread)])
+                     f"{g['js'] / floor:.1f}" if floor > 0 else "-", _f(spread),
+                     f"{d['auc']:.3f} [{d['auc_ci'][0]:.3f}, {d['auc_ci'][1]:.3f}]" if d else "-"])
     return [Heading(2, "1. Ranking: how far each simulator is from real users"),
             Image("ranking.png", plots.ranking_plot(measure), "ranking of simulators by JS gap"),
-            Table(["rank", "simulator", "n", "JS", "CI low", "CI high", "x floor", "seed std"], rows,
-                  f"Overall gap (facet-weighted JS, bits). Noise floor {_f(floor)}. "
-                  "CI: 95% bootstrap over conversations. Seed std: spread over codebook seeds.")]
+            Table(["rank", "simulator", "n", "JS", "CI low", "CI high", "x floor", "seed std", "AUC [95% CI]"], rows,
+                  f"Overall gap (facet-weighted JS, bits). {FLOOR_NOTE[0].upper() + FLOOR_NOTE[1:]}; here "
+                  f"{_f(floor)}. CI: 95% bootstrap over conversations. Seed std: spread over codebook seeds. "
+                  "AUC: see the next section.")]
+
+
+def discriminator_blocks(measure: dict, explain: dict | None) -> list:
+    """The classifier lens: AUC per simulator, what gives each one away, and
+    where it orders simulators differently from JS."""
+    from measure.discriminator import disagreements
+    gaps = measure["gap"]
+    sims = [s for s in measure["ranking"] if "discriminator" in gaps[s] and not gaps[s].get("too_few_conversations")]
+    if not sims:
+        return []
+    labels = {}
+    for f, fx in ((explain or {}).get("facets") or {}).items():
+        labels.update({(f, c["id"]): c["label"] for c in fx.get("clusters", [])})
+    floor = measure["noise_floor"]
+    rows = []
+    for s in sims:
+        d = gaps[s]["discriminator"]
+        tells = "; ".join(f"{t['facet']} #{t['cluster']} {labels.get((t['facet'], t['cluster']), '')}".rstrip()
+                          + f" ({_pct(t['share_sim'])} vs {_pct(t['share_real'])} of real users)"
+                          for t in d.get("top_features", [])[:3])
+        rows.append([s, _f(gaps[s]["overall"]["js"]), f"{d['auc']:.3f}", f"{d['auc_ci'][0]:.3f}",
+                     f"{d['auc_ci'][1]:.3f}", tells or "-"])
+    pairs = disagreements({s: (gaps[s]["overall"]["js"], tuple(gaps[s]["overall"]["js_ci"])) for s in sims},
+                          {s: (gaps[s]["discriminator"]["auc"], tuple(gaps[s]["discriminator"]["auc_ci"]))
+                           for s in sims})
+    out = [Heading(2, "1b. A second lens: can a classifier tell them apart?"),
+           Para("For each simulator a logistic regression, cross-validated in 5 folds, tries to tell its "
+                "conversations from real users' on the same facets (cluster one-hots and embedding components). "
+                "AUC 0.5: it cannot; 1.0: every conversation gives the simulator away. The same classifier on "
+                f"two halves of real users scores {floor.get('discriminator_auc', float('nan')):.3f} "
+                "(the floor). The ranking stays by JS; the behaviours listed are the clusters that weigh most "
+                "in the classifier (share of the simulator's conversations vs real users')."),
+           Table(["simulator", "JS", "AUC", "CI low", "CI high", "what gives it away"], rows,
+                 "Out-of-fold ROC AUC with a 95% bootstrap CI.")]
+    if pairs:
+        out.append(Bullets([f"The lenses disagree: JS puts {a} closer to real users than {b}, yet the classifier "
+                            f"spots {a} more easily (AUC {gaps[a]['discriminator']['auc']:.3f} vs "
+                            f"{gaps[b]['discriminator']['auc']:.3f}): {a} differs less overall but in "
+                            f"sharper, more telling behaviours." for a, b in pairs[:5]]))
+    else:
+        out.append(Para("The two lenses agree: no pair of simulators is ordered one way by JS and the other "
+                        "way by AUC with both differences beyond their CIs."))
+    return out
 
 
 def facet_blocks(measure: dict) -> list:
@@ -161,13 +216,20 @@ def mixture_blocks(weights: dict | None) -> list:
                   f"Solver: {sol.get('method', '-')} / {sol.get('solver', '-')}, status {sol.get('status', '-')}.")]
     h = weights.get("heldout")
     if h:
-        out.append(Table(["candidate", "held-out JS"], [
-            ["mixture", _f(h["mixture_js"])],
-            [f"best single ({h['best_single']['name']})", _f(h["best_single"]["js"])],
-            ["uniform over all simulators", _f(h["uniform_js"])],
-            [f"greedy forward ({', '.join(h['greedy']['support'])})", _f(h["greedy"]["js"])],
-            ["real users: fit split vs held-out (floor)", _f(h["real_vs_real_js"])]],
-            f"Held-out real users (n = {h.get('n_real_heldout', '-')}); lower is better."))
+        def lohi(key):
+            ci = h.get(key)
+            return [_f(ci[0]), _f(ci[1])] if ci else ["-", "-"]
+        p = h.get("gain_p")
+        out.append(Table(["candidate", "held-out JS", "CI low", "CI high"], [
+            ["mixture", _f(h["mixture_js"]), *lohi("mixture_js_ci")],
+            [f"best single ({h['best_single']['name']})", _f(h["best_single"]["js"]), *lohi("best_single_js_ci")],
+            ["gain of the mixture over the best single" + (f" (one-sided p = {p:.3f})" if p is not None else ""),
+             _f(h.get("gain_vs_best_single")), *lohi("gain_ci")],
+            ["uniform over all simulators", _f(h["uniform_js"]), "-", "-"],
+            [f"greedy forward ({', '.join(h['greedy']['support'])})", _f(h["greedy"]["js"]), "-", "-"],
+            ["real users: fit split vs held-out", _f(h["real_vs_real_js"]), "-", "-"]],
+            f"Held-out real users (n = {h.get('n_real_heldout', '-')}); lower is better. CIs and p-value: "
+            "paired bootstrap over held-out users and simulator conversations, weights fixed."))
     if weights.get("by_size"):
         rows = [[str(r["size"]), r["method"],
                  ", ".join(f"{s} {v:.3f}" for s, v in sorted(r["weights"].items(), key=lambda x: (-x[1], x[0]))),
@@ -295,7 +357,8 @@ def report_blocks(measure: dict, weights: dict | None, explain: dict | None, sim
                  f"clusters per facet: {', '.join(f'{f} {k}' for f, k in measure['k'].items())}. "
                  f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}.")
     return [Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
-            *ranking_blocks(measure), *facet_blocks(measure), *mixture_blocks(weights),
+            *ranking_blocks(measure), *discriminator_blocks(measure, explain), *facet_blocks(measure),
+            *mixture_blocks(weights),
             *behaviour_blocks(explain), *simmap_blocks(simmap, measure)]
 
 
