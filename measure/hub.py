@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import ConfigError, InputError
 
@@ -32,8 +32,11 @@ _TRUE = {"1", "true", "yes", "on"}
 # Hugging Face user tokens; never let one reach a message.
 _TOKEN = re.compile(r"hf_[A-Za-z0-9]{16,}")
 _BATCH_ROWS = 1000
+_OWN_FORMATS = (".parquet", ".jsonl", ".json", ".jsonl.gz", ".json.gz")
 
-Row = tuple[int | None, object]  # (row number, record), or (None, InputError)
+# (row number, record, from a JSON array), or (None, InputError, False): the
+# loader's item for one record of a file.
+Row = tuple[int | None, object, bool]
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,21 @@ class RecordStream:
     name: str          # source of records without a `source` field
     paired_name: str   # simulator of paired-layout records
     task: str | None
-    rows: Iterator[Row]
+    rows: Iterator[Row] | None
+    # A local data file the loader reads with its own file reader (then `rows` is None).
+    file: Path | None = None
 
-    def resolved(self) -> tuple[str, Iterator[Row]]:
+    def resolved(self, read_file: Callable[[Path, str], Iterator[Row]]) -> tuple[str, Iterator[Row]]:
         """(default source name, rows): the first row tells whether this is
-        the paired layout, whose simulator the file or config names."""
-        first = next(self.rows, None)
+        the paired layout, whose simulator the file or config names.
+        `read_file(path, display)` reads `file`."""
+        rows = self.rows if self.file is None else read_file(self.file, self.display)
+        first = next(rows, None)
         if first is None:
             return self.name, iter(())
         rec = first[1]
         paired = isinstance(rec, dict) and ("real_messages" in rec or "simulated_messages" in rec)
-        return (self.paired_name if paired else self.name), chain([first], self.rows)
+        return (self.paired_name if paired else self.name), chain([first], rows)
 
 
 # --------------------------------------------------------------------------- recognising inputs
@@ -160,7 +167,9 @@ def disk_streams(path: Path, rename: str | None = None) -> list[RecordStream]:
         obj = ds.load_from_disk(str(path))
     except Exception as e:  # datasets raises many types for a damaged folder
         raise InputError(f"unreadable save_to_disk folder: {_clean(e)}", str(path)) from None
-    return _object_streams(obj, rename or path.name, str(path))
+    # Read the folder's own Arrow files: load_from_disk maps exactly those,
+    # with no pending transforms (unlike a Dataset object in memory).
+    return _object_streams(obj, rename or path.name, str(path), on_disk=True)
 
 
 def object_streams(obj, name: str | None = None) -> list[RecordStream]:
@@ -175,11 +184,26 @@ def object_streams(obj, name: str | None = None) -> list[RecordStream]:
     return _object_streams(obj, name, f"<dataset {name}>")
 
 
-def _object_streams(obj, name: str, display: str) -> list[RecordStream]:
+def _object_streams(obj, name: str, display: str, on_disk: bool = False) -> list[RecordStream]:
     parts = obj.items() if isinstance(obj, dict) else [(None, obj)]
-    return [RecordStream(display if split is None else f"{display}[{split}]", name, name, None,
-                         _rows(lambda part=part: _iterate(part), display))
-            for split, part in parts]
+    streams = []
+    for split, part in parts:
+        shown = display if split is None else f"{display}[{split}]"
+        files = [f["filename"] for f in part.cache_files] if on_disk else []
+        read = (lambda files=files: _arrow_records(files)) if files else \
+            (lambda part=part: _iterate(part))
+        streams.append(RecordStream(shown, name, name, None, _rows(read, shown)))
+    return streams
+
+
+def _arrow_records(files: list[str]) -> Iterator[dict]:
+    """Rows of `datasets`' Arrow files, batch by batch through ordinary
+    reads: a memory map would count the whole file as resident by the end."""
+    import pyarrow as pa
+    for path in files:
+        with pa.OSFile(path) as src:
+            for batch in pa.ipc.open_stream(src):
+                yield from batch.to_pylist()
 
 
 def _iterate(part) -> Iterator[dict]:
@@ -200,11 +224,11 @@ def _rows(open_rows, display: str) -> Iterator[Row]:
     try:
         for rec in open_rows():
             row += 1
-            yield row, rec
+            yield row, rec, False
     except (InputError, ConfigError):
         raise
     except Exception as e:  # pyarrow, fsspec and network errors alike
-        yield None, InputError(f"unreadable dataset after row {row}: {_clean(e)}", display)
+        yield None, InputError(f"unreadable dataset after row {row}: {_clean(e)}", display), False
 
 
 def _repo_streams(ds, ref: HubId, path: str, snapshot: str | None) -> list[RecordStream]:
@@ -254,12 +278,17 @@ def _file_stream(ds, ref: HubId, f: str, module: str, config: str, split: str,
         if sim in split_names or sim == "data":  # push_to_hub shard names say nothing
             sim = ref.name
     display = f"{HF_PREFIX}{ref.repo_id}/{rel}"
+    task = "/".join(folders) or None
+    if snapshot and f.lower().endswith(_OWN_FORMATS):
+        # A cached file in a format the loader reads itself: its reader
+        # streams in small batches, locates bad lines, and needs no
+        # IterableDataset (which imports torch, ~200 MB).
+        return RecordStream(display, ref.name, ref.rename or sim, task, None, Path(f))
 
     def open_rows():
         return ds.load_dataset(module, data_files={split: [f]}, split=split, streaming=True,
                                cache_dir=cache)
-    return RecordStream(display, ref.name, ref.rename or sim, "/".join(folders) or None,
-                        _rows(open_rows, display))
+    return RecordStream(display, ref.name, ref.rename or sim, task, _rows(open_rows, display))
 
 
 def _split_stream(ds, ref: HubId, path: str, config: str, split: str | None,

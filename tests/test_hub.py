@@ -97,6 +97,11 @@ def publish(hub_cache: Path, repo_id: str, files: dict[str, list[dict]], revisio
         target.parent.mkdir(parents=True, exist_ok=True)
         if rel.endswith(".parquet"):
             datasets.Dataset.from_list(rows).to_parquet(str(target))
+        elif rel.endswith(".arrow"):  # an Arrow IPC stream, as datasets writes them
+            import pyarrow as pa
+            table = pa.Table.from_pylist(rows)
+            with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+                w.write_table(table, max_chunksize=16)
         else:
             write_jsonl(target, rows)
     if readme is not None:
@@ -139,6 +144,10 @@ def corpus(hf_home, tmp_path_factory) -> dict:
     publish(hub, "lmsys-like/chat-mini", {"data/train-00000-of-00001.parquet": lmsys[:30]},
             revision=REV_2, ref="v1")
     publish(hub, "lmsys-like/chat-mini", {"data/train-00000-of-00001.parquet": lmsys})
+    # Arrow shards: a format the loader does not read itself, so `datasets`
+    # streams them, as it streams hub files online.
+    publish(hub, "lmsys-like/chat-arrow", {"data/train-00000-of-00002.arrow": lmsys[:35],
+                                           "data/train-00001-of-00002.arrow": lmsys[35:]})
     sims = {"sim_a": 25, "sim_b": 25}
     paired = {f"{task}/{sim}.jsonl": paired_rows(n, sim, seed=len(task))
               for task in ("coding", "writing") for sim, n in sims.items()}
@@ -198,6 +207,15 @@ def test_lmsys_split_revision_and_rename(corpus):
     assert summary(old) == summary(load_dataset([corpus["jsonl_lmsys_v1"]]))
     with pytest.raises(InputError, match=r"no split 'test' \(splits: train\)"):
         load_dataset(["hf:lmsys-like/chat-mini:test"])
+
+
+def test_files_datasets_streams_match_the_jsonl_export(corpus):
+    ds = load_dataset(["hf:lmsys-like/chat-arrow"], min_conversations=1)
+    assert list(ds.by_source()) == ["chat-arrow"]
+    assert [s.read for s in ds.report.files.values()] == [35, 25]
+    export = load_dataset([corpus["jsonl_lmsys"]], min_conversations=1)
+    assert sorted((c.id, tuple(c.user_turns)) for c in ds.conversations) == \
+        sorted((c.id, tuple(c.user_turns)) for c in export.conversations)
 
 
 def test_paired_layout_on_the_hub_names_simulators_by_file_and_tasks_by_folder(corpus):
