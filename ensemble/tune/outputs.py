@@ -40,7 +40,8 @@ def write_plots(study: optuna.Study, summary: dict, folder: Path) -> list[Path]:
     ax.set_xlabel("trial")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("yardstick: held-out JS (bits)")
-    ax.set_title(f"Optimization history ({summary['study']})")
+    study_name = str(summary["study"]).replace("$", r"\$")  # user-given: '$' would start mathtext
+    ax.set_title(f"Optimization history ({study_name})")
     paths = [write_bytes(folder / "history.png", _png(fig))]
     plt.close(fig)
 
