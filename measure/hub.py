@@ -239,7 +239,7 @@ def _repo_streams(ds, ref: HubId, path: str, snapshot: str | None) -> list[Recor
     cache = _datasets_cache_dir()
     try:
         configs = [ref.config] if ref.config else ds.get_dataset_config_names(
-            path, revision=revision)
+            path, revision=revision, cache_dir=cache)
         builders = [(c, ds.load_dataset_builder(path, name=c, revision=revision, cache_dir=cache))
                     for c in configs]
     except Exception as e:

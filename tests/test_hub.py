@@ -232,6 +232,45 @@ def test_paired_layout_on_the_hub_names_simulators_by_file_and_tasks_by_folder(c
     assert len(ids["real"]) == 10 and ids["real"] == ids["sim_a"] == ids["sim_b"]
 
 
+def ultrachat_rows(n: int) -> list[dict]:
+    """UltraChat-200k: prompt, prompt_id, messages with content/role."""
+    return [{"prompt": f"topic {i}", "prompt_id": f"u{i:04d}",
+             "messages": [{"content": f"tell me about topic {i}", "role": "user"},
+                          {"content": "sure", "role": "assistant"},
+                          {"content": f"more on {i}, please", "role": "user"}][: 1 + 2 * (i % 2)]}
+            for i in range(n)]
+
+
+def test_ultrachat_messages_and_custom_split_names(hf_home, tmp_path):
+    rows = ultrachat_rows(30)
+    publish(hf_home / "hub", "chat-org/ultrachat-mini",
+            {"data/train_sft-00000-of-00001.parquet": rows[:20],
+             "data/test_sft-00000-of-00001.parquet": rows[20:]})
+    ds = load_dataset(["hf:chat-org/ultrachat-mini:train_sft#real"], min_conversations=1)
+    export = load_dataset([write_jsonl(tmp_path / "real.jsonl", rows[:20])], min_conversations=1)
+    assert ds.real_sources == ["real"] and len(ds.conversations) == 20
+    assert [tuple(c.user_turns) for c in ds.conversations] == \
+        [tuple(c.user_turns) for c in export.conversations]
+    both = load_dataset(["hf:chat-org/ultrachat-mini"], min_conversations=1)
+    assert len(both.conversations) == 30 and list(both.by_source()) == ["ultrachat-mini"]
+
+
+def test_datasets_prepared_cache_is_read_offline(hf_home, tmp_path):
+    """A dataset `datasets.load_dataset` prepared once (HF_DATASETS_CACHE/
+    OWNER___NAME/CONFIG/VERSION/HASH/*.arrow) is read offline without the hub cache."""
+    rows = lmsys_rows(12, seed=5)
+    src = tmp_path / "cached-chat"
+    write_jsonl(src / "data" / "train-00000-of-00001.jsonl", rows)
+    cache = hf_home / "datasets"
+    datasets.load_dataset(str(src), cache_dir=str(cache))  # prepares cache/cached-chat/...
+    (cache / "cached-chat").rename(cache / "acme___cached-chat")
+    ds = load_dataset(["hf:acme/cached-chat"], min_conversations=1)
+    assert list(ds.report.files) == ["hf:acme/cached-chat:default/train"]
+    assert sorted((c.id, tuple(c.user_turns)) for c in ds.conversations) == \
+        sorted((c.id, tuple(c.user_turns)) for c in load_dataset(
+            [src / "data" / "train-00000-of-00001.jsonl"], min_conversations=1).conversations)
+
+
 def test_uncached_dataset_offline_says_how_to_get_it():
     with pytest.raises(InputError) as err:
         load_dataset(["hf:nobody/not-downloaded"])
