@@ -229,6 +229,28 @@ def build_parser() -> argparse.ArgumentParser:
                     default=None, help="input format when the path does not say")
     sp.add_argument("-q", "--quiet", action="store_true", help="no summary table")
 
+    sp = sub.add_parser("plan", help="plan the generation budget: how many conversations each simulator "
+                                     "needs, and which to generate next (from a pilot sample)")
+    _add_data(sp, required=True)
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for plan.json, plan.md")
+    _add_measure(sp)
+    g = sp.add_argument_group("plan")
+    b = g.add_mutually_exclusive_group()
+    b.add_argument("--budget", type=float, default=None, metavar="N",
+                   help="new simulated conversations to allocate (default 0: only the curves and targets)")
+    b.add_argument("--cost-budget", type=float, default=None, metavar="COST",
+                   help="allocate this much cost instead (needs --metadata with a cost per simulator)")
+    g.add_argument("--target-ci", type=float, default=None, metavar="BITS",
+                   help="full width of the gap's 95%% CI to reach, in bits (default 0.05)")
+    g.add_argument("--rounds", type=int, default=1, metavar="R",
+                   help="spend the budget over R rounds of plan -> generate -> plan; this plan is round 1 "
+                        "(default 1)")
+    g.add_argument("--objective", choices=["both", "weights", "mixture_js"], default="both",
+                   help="what the allocation reduces: weight error, mixture JS excess, or both (default)")
+    g.add_argument("--plan-bootstrap", type=int, default=None, metavar="N",
+                   help="replicates per size for the curves (default 20)")
+    add_output_options(sp, json_result=False)
+
     sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
     sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the JSONL files")
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0; same seed, same bytes)")

@@ -216,6 +216,18 @@ def cmd_assign(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from ensemble.plan.command import run_plan
+    reporter = _reporter(args)
+    cfg = settings.read_config(args.config)
+    mconf = settings.measure_config(args, cfg, heldout_default=0.0)
+    ensure_writable_dir(args.out)  # fail now, not after the measurement
+    ds = load_data(args.data, args, reporter)
+    meta = _metadata(args, ds)
+    return run_plan(args, mconf, lambda: measure_stage(args, ds, mconf, reporter, meta),
+                    costs_from(meta), reporter, console)
+
+
 def cmd_demo(args) -> int:
     from ensemble.demo import write_demo
     write_demo(args.out, seed=args.seed, n_per_simulator=args.n_per_simulator, n_real=args.n_real,
