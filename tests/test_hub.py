@@ -329,6 +329,20 @@ def test_dataset_objects_are_read_directly(corpus):
         load_dataset([3])
 
 
+def test_load_conversations_takes_datasets_objects_and_hub_ids(corpus):
+    import measure
+    wild = datasets.Dataset.from_list(corpus["wild"])
+    data = measure.load_conversations([("real", wild), "hf:lmsys-like/chat-mini"],
+                                      where=["language=English"], min_user_turns=2)
+    assert data.real_sources == ["real"] and data.simulators == ["chat-mini"]
+    assert {c.id for c in data.by_source()["real"]} == \
+        {r["conversation_hash"] for r in corpus["wild"] if r["language"] == "English" and r["turn"] >= 2}
+    assert {c.id for c in data.by_source()["chat-mini"]} == \
+        {r["conversation_id"] for r in corpus["lmsys"] if r["language"] == "English" and r["turn"] >= 2}
+    streamed = measure.load_conversations(wild.to_iterable_dataset(), min_conversations=1)
+    assert len(streamed.conversations) == 120
+
+
 # --------------------------------------------------------------------------- filters
 
 def _expected_ids(rows, min_turns: int) -> set[str]:
