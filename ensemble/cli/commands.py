@@ -197,7 +197,13 @@ def cmd_sweep(args) -> int:
 
 def cmd_report(args) -> int:
     from ensemble.report import write_report
-    paths = write_report(args.run_dir)
+    assigned = getattr(args, "assigned", None)
+    paths = write_report(args.run_dir, assigned=assigned)
+    if assigned is not None:
+        a = json.loads((args.run_dir / "assigned.json").read_text())
+        console.print(f"assigned: {a['rows']} rows; predicted gap {a['predicted_js']:.4f} bits "
+                      f"(fitted weights {a['fitted_js']:.4f}); realised mixture "
+                      + ", ".join(f"{terminal.escape_control(s)} {w:.3f}" for s, w in a["realized"].items() if w))
     console.print(f"report: {', '.join(str(p) for p in paths)}")
     return 0
 

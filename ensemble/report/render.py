@@ -20,6 +20,7 @@ import numpy as np
 
 from . import plots
 from . import simmap as simmap_mod
+from .assigned import assigned_blocks, check_assignment
 from .explain import explain as explain_measurement
 from measure.atomic import write_bytes, write_json, write_text
 from measure.errors import EnsembleFitError
@@ -350,7 +351,8 @@ def simmap_blocks(simmap: dict | None, measure: dict) -> list:
     return out
 
 
-def report_blocks(measure: dict, weights: dict | None, explain: dict | None, simmap: dict | None) -> list:
+def report_blocks(measure: dict, weights: dict | None, explain: dict | None, simmap: dict | None,
+                  assigned=None) -> list:
     n = measure["n"]
     intro = Para(f"{len(measure['simulators'])} simulators against {n.get('real', '-')} real-user conversations "
                  f"({measure.get('n_heldout_real', 0)} more held out); facets: {', '.join(measure['facets'])}; "
@@ -358,7 +360,7 @@ def report_blocks(measure: dict, weights: dict | None, explain: dict | None, sim
                  f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}.")
     return [Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
             *ranking_blocks(measure), *discriminator_blocks(measure, explain), *facet_blocks(measure),
-            *mixture_blocks(weights),
+            *mixture_blocks(weights), *assigned_blocks(assigned),
             *behaviour_blocks(explain), *simmap_blocks(simmap, measure)]
 
 
@@ -480,9 +482,13 @@ def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
             write_json(run_dir / "simmap.json", simmap_mod.from_measurement(measurement))]
 
 
-def write_report(run_dir: str | Path, measurement=None, outcome=None) -> list[Path]:
+def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: str | Path | None = None
+                 ) -> list[Path]:
     """Write report.html, report.md and plots/ (and, given a measurement,
-    explain.json and simmap.json first). Returns the paths written."""
+    explain.json and simmap.json first). Returns the paths written.
+
+    `assigned` (an assigned dataset, its summary, or a saved sampler state)
+    adds its realised mixture and predicted gap, and writes assigned.json."""
     run_dir = Path(run_dir)
     written: list[Path] = []
     if measurement is not None:
@@ -499,7 +505,15 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None) -> list[Pa
     simmap = _read_json(run_dir / "simmap.json")
     if simmap is None:
         simmap = simmap_mod.from_files(measure, _read_npz(run_dir / "distributions.npz"))
-    blocks = report_blocks(measure, weights, explain, simmap)
+    check = None
+    if assigned is not None:
+        dists = _read_npz(run_dir / "distributions.npz")
+        if weights is None or dists is None:
+            raise EnsembleFitError(f"{run_dir}: --assigned needs weights.json and a readable distributions.npz "
+                                   "(the outputs of `ensemble-fit run`)")
+        check = check_assignment(assigned, measure, weights, dists)
+        written.append(write_json(run_dir / "assigned.json", check.to_json()))
+    blocks = report_blocks(measure, weights, explain, simmap, assigned=check)
     for img in images_of(blocks):
         written.append(write_bytes(run_dir / PLOTS_DIR / img.name, img.png))
     written.append(write_text(run_dir / "report.md", to_markdown(blocks)))
