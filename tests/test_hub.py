@@ -271,6 +271,27 @@ def test_datasets_prepared_cache_is_read_offline(hf_home, tmp_path):
             [src / "data" / "train-00000-of-00001.jsonl"], min_conversations=1).conversations)
 
 
+def test_bad_row_in_a_hub_file_names_the_file_row_and_field(hf_home):
+    rows = wildchat_rows(6)
+    rows[3]["conversation"][0]["role"] = "narrator"
+    # Parquet goes through the loader's reader, Arrow through `datasets`' streaming.
+    for repo, ext in (("acme/bad-rows", "parquet"), ("acme/bad-arrow", "arrow")):
+        publish(hf_home / "hub", repo, {f"data/train-00000-of-00001.{ext}": rows})
+        with pytest.raises(InputError) as err:
+            load_dataset([f"hf:{repo}"])
+        assert str(err.value).startswith(f"hf:{repo}/data/train-00000-of-00001.{ext}:4, "
+                                         "field 'conversation[0].role': unknown role")
+        skipped = load_dataset([f"hf:{repo}"], on_error="skip", min_conversations=1)
+        assert len(skipped.conversations) == 5 and skipped.report.skipped == 1
+
+
+def test_rename_works_on_plain_files_too(tmp_path):
+    path = write_jsonl(tmp_path / "wildchat_export.jsonl", wildchat_rows(5))
+    ds = load_dataset([f"{path}#real", f"{path}#sim_copy"])
+    assert ds.real_sources == ["real"] and ds.simulators == ["sim_copy"]
+    assert len(ds.by_source()["real"]) == len(ds.by_source()["sim_copy"]) == 5
+
+
 def test_uncached_dataset_offline_says_how_to_get_it():
     with pytest.raises(InputError) as err:
         load_dataset(["hf:nobody/not-downloaded"])
