@@ -139,8 +139,8 @@ def hub_streams(ref: HubId) -> list[RecordStream]:
         Unknown, gated or uncached dataset, unknown split or config.
     """
     ds = _datasets()
-    local = _local_snapshot(ref)
     if _offline():
+        local = _local_snapshot(ref)
         if local is not None:
             return _repo_streams(ds, ref, local, local)
         # A dataset prepared by an earlier `datasets.load_dataset` lives in
@@ -148,6 +148,8 @@ def hub_streams(ref: HubId) -> list[RecordStream]:
         try:
             return _repo_streams(ds, ref, ref.repo_id, None)
         except InputError as err:
+            if err.__cause__ is None:  # found, but e.g. no such split
+                raise
             raise InputError(f"not in the local cache and offline (HF_DATASETS_OFFLINE or "
                              f"HF_HUB_OFFLINE is set): download it first with `hf download "
                              f"--repo-type dataset {ref.repo_id}`, or unset offline mode "
@@ -155,8 +157,10 @@ def hub_streams(ref: HubId) -> list[RecordStream]:
     try:
         return _repo_streams(ds, ref, ref.repo_id, None)
     except InputError as err:
-        if local is not None and isinstance(err.__cause__, ConnectionError):
-            return _repo_streams(ds, ref, local, local)
+        if isinstance(err.__cause__, ConnectionError):  # the Hub is unreachable
+            local = _local_snapshot(ref)
+            if local is not None:
+                return _repo_streams(ds, ref, local, local)
         raise
 
 
