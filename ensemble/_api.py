@@ -206,7 +206,8 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
     seconds = stats.trial_seconds
     summary["timing"] = {"prepare_s": t_prep, "session_s": stats.seconds, "trials_this_run": stats.trials_run,
                          "trial_mean_s": sum(seconds) / len(seconds) if seconds else None,
-                         "trial_first_s": seconds[0] if seconds else None}
+                         "trial_first_s": seconds[0] if seconds else None,
+                         "trial_codebook_s": sum(stats.codebook_seconds), "codebook_fits": stats.codebook_fits}
     return SweepResult(study=study, summary=summary, context=ctx, storage_url=storage or "in-memory",
                        trials_run=stats.trials_run, errors=list(stats.errors),
                        gave_up_waiting=stats.gave_up_waiting)

@@ -341,3 +341,88 @@ class Codebook:
             pca.n_components_ = int(pca.components_.shape[0])
             cb.pca_ = pca
         return cb
+
+
+# ------------------------------------------------- coarser codebooks by merging
+# A sweep tries many k per facet; fitting k-means for each is most of a
+# trial's time. Instead the finest codebook is fit once and every coarser one
+# is a cut of a Ward merge tree over its centroids, each centroid weighted by
+# the pool weight it holds: merging the two clusters whose union adds the
+# least weighted within-cluster variance is what k-means at a smaller k would
+# also trade off, and every cut is a coarsening of the fine partition, so a
+# row's coarse label is a lookup of its fine label.
+
+
+def ward_merges(centers: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Ward agglomeration of `centers`; returns the (n-1, 2) merges in order.
+
+    Parameters
+    ----------
+    centers : (n, d) array
+        Cluster centroids (in the codebook's space).
+    weights : (n,) array
+        The weight each centroid stands for (>= 0; zeros are treated as tiny).
+
+    Returns
+    -------
+    ndarray of int64, shape (n - 1, 2)
+        Row t merges clusters `a < b` (named by their lowest original index):
+        after the first n - k rows, k clusters remain. Ties go to the lowest
+        pair, so the tree is deterministic.
+    """
+    C = np.asarray(centers, dtype=np.float64).copy()
+    w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-12)
+    n = C.shape[0]
+    if C.ndim != 2 or w.shape != (n,):
+        raise ValueError(f"centers must be (n, d) and weights (n,), got {C.shape} and {w.shape}")
+    # Merge cost of i and j: w_i w_j / (w_i + w_j) * |c_i - c_j|^2.
+    sq = (C * C).sum(axis=1)
+    D = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (C @ C.T), 0.0)
+    cost = D * (w[:, None] * w[None, :]) / (w[:, None] + w[None, :])
+    iu = np.tril_indices(n)
+    cost[iu] = np.inf  # only pairs a < b
+    active = np.ones(n, dtype=bool)
+    merges = np.empty((max(0, n - 1), 2), dtype=np.int64)
+    for t in range(n - 1):
+        flat = int(np.argmin(cost))
+        a, b = divmod(flat, n)
+        merges[t] = (a, b)
+        wa, wb = w[a], w[b]
+        C[a] = (wa * C[a] + wb * C[b]) / (wa + wb)
+        w[a] = wa + wb
+        active[b] = False
+        cost[b, :] = np.inf
+        cost[:, b] = np.inf
+        # New costs of the merged cluster `a` to every other active cluster.
+        others = np.flatnonzero(active)
+        others = others[others != a]
+        d2 = ((C[others] - C[a]) ** 2).sum(axis=1)
+        new = d2 * (w[others] * w[a]) / (w[others] + w[a])
+        lo = others < a
+        cost[others[lo], a] = new[lo]
+        cost[a, others[~lo]] = new[~lo]
+    return merges
+
+
+def cut_merges(merges: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Fine cluster -> coarse cluster (0..k-1) after all but the last k - 1 merges.
+
+    Coarse clusters are numbered by their lowest fine cluster, so the map
+    depends only on the tree and k.
+    """
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}], got {k}")
+    parent = np.arange(n)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in merges[:n - k]:
+        ra, rb = root(int(a)), root(int(b))
+        parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([root(i) for i in range(n)])
+    _, mapping = np.unique(roots, return_inverse=True)
+    return mapping.astype(np.int64)

@@ -256,6 +256,7 @@ class Embedder:
                     f"embedding cache: cannot use {folder} ({exc.strerror or exc}); "
                     "going on without it")
         self._model = None
+        self._pool = None  # (jobs, ProcessPoolExecutor) for big encode jobs
         self.n_encoded = 0
         self.n_cached = 0
 
@@ -279,6 +280,31 @@ class Embedder:
             return contextlib.nullcontext()
         import torch
         return torch.autocast(device_type=str(self.device).split(":")[0], dtype=torch.bfloat16)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Model vectors of `texts`: in worker processes when there are many."""
+        jobs = embed_jobs(self.device, len(texts))
+        if jobs > 1:
+            if self._pool is None or self._pool[0] != jobs:
+                self.close()
+                self._pool = (jobs, _start_pool(jobs, str(resolve_model_path(self.model_name)),
+                                                self.device, self.precision))
+            return _encode_in_pool(self._pool[1], texts, self.batch_size)
+        with self._autocast():
+            return self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the encoding worker processes, if any were started (they hold a model each)."""
+        pool, self._pool = getattr(self, "_pool", None), None
+        if pool is not None:
+            pool[1].shutdown(wait=wait, cancel_futures=True)
+
+    def __del__(self):  # best effort: the pool's processes also end with ours
+        try:
+            self.close(wait=False)
+        except Exception:
+            pass
 
     @property
     def dim(self) -> int:
@@ -307,10 +333,7 @@ class Embedder:
             # an interrupted run loses at most one chunk of work.
             for start in range(0, total, self.shard_size):
                 chunk = todo[start:start + self.shard_size]
-                with self._autocast():
-                    vecs = self.model.encode([unique[k] for k in chunk], batch_size=self.batch_size,
-                                             convert_to_numpy=True, normalize_embeddings=True,
-                                             show_progress_bar=False).astype(np.float32)
+                vecs = self._encode([unique[k] for k in chunk])
                 self.n_encoded += len(chunk)
                 if self.cache is not None:
                     self.cache.add(chunk, vecs)
@@ -321,3 +344,113 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
+
+
+# ------------------------------------------------ parallel encoding on CPU
+# Torch's intra-op threads scale poorly on a few busy cores (2 threads gave
+# 38-44 texts per CPU-second, 1 thread 67: docs/performance.md), so big jobs
+# go to worker processes with one thread each. Workers are plain
+# subprocesses running `_encode_worker.py` (not multiprocessing children:
+# spawn re-imports the caller's main module, fork is unsafe once torch's
+# OpenMP pool runs); each loads the model once and encodes length-sorted
+# slices, which also cuts padding.
+JOBS_ENV = "ENSEMBLE_FIT_JOBS"
+PARALLEL_MIN_TEXTS = 2000
+_SLICE = 256  # texts per request: small enough to balance two busy workers
+
+
+def embed_jobs(device: str, n_texts: int) -> int:
+    """Encoding processes for n texts: ENSEMBLE_FIT_JOBS, default min(2, CPUs);
+    1 (in-process) below PARALLEL_MIN_TEXTS texts or off the CPU."""
+    if str(device).split(":")[0] != "cpu" or n_texts < PARALLEL_MIN_TEXTS:
+        return 1
+    try:
+        jobs = int(os.environ.get(JOBS_ENV, "0"))
+    except ValueError:
+        jobs = 0
+    if jobs <= 0:
+        jobs = min(2, os.cpu_count() or 1)
+    return max(1, jobs)
+
+
+class _Worker:
+    def __init__(self, model_path: str, device: str, precision: str):
+        import subprocess
+        import sys
+        script = Path(__file__).with_name("_encode_worker.py")
+        self.proc = subprocess.Popen([sys.executable, str(script), model_path, device, precision],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        from ._encode_worker import read_frame, write_frame
+        write_frame(self.proc.stdin, (texts, batch_size))
+        answer = read_frame(self.proc.stdout)
+        if answer is None:
+            raise RuntimeError(f"embedding worker exited (code {self.proc.poll()})")
+        status, payload = answer
+        if status != "ok":
+            raise RuntimeError(f"embedding worker failed: {payload}")
+        return payload
+
+    def close(self, wait: bool = True) -> None:
+        try:
+            self.proc.stdin.close()  # EOF: the worker returns
+        except OSError:
+            pass
+        if wait:
+            try:
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+
+
+class _WorkerPool:
+    def __init__(self, jobs: int, model_path: str, device: str, precision: str):
+        self.workers = [_Worker(model_path, device, precision) for _ in range(jobs)]
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Length-sorted slices, each taken by the next free worker; rows in input order."""
+        import queue
+        import threading
+
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        todo: queue.Queue = queue.Queue()
+        for i in range(0, len(order), _SLICE):
+            todo.put(order[i:i + _SLICE])
+        results: list = []
+        errors: list = []
+
+        def drive(worker: _Worker) -> None:
+            while not errors:
+                try:
+                    sl = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    results.append((sl, worker.encode([texts[i] for i in sl], batch_size)))
+                except Exception as exc:
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=drive, args=(w,), daemon=True) for w in self.workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        out = np.empty((len(texts), results[0][1].shape[1]), dtype=np.float32)
+        for sl, vecs in results:
+            out[sl] = vecs
+        return out
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = True) -> None:
+        for w in self.workers:
+            w.close(wait)
+
+
+def _start_pool(jobs: int, model_path: str, device: str, precision: str) -> _WorkerPool:
+    return _WorkerPool(jobs, model_path, device, precision)
+
+
+def _encode_in_pool(pool: _WorkerPool, texts: list[str], batch_size: int) -> np.ndarray:
+    return pool.encode(texts, batch_size)

@@ -272,13 +272,21 @@ def _read_table(path: Path, log, facets: Sequence[str] | None = None,
         return None
 
 
-def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int], None] | None = None) -> None:
-    """Fill `embeddings` of every column in place (the embedder dedups and caches)."""
+def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int], None] | None = None,
+                  compose: bool = False) -> None:
+    """Fill `embeddings` of every column in place (the embedder dedups and caches).
+
+    With `compose`, behaviour facets (rule descriptions) get vectors composed
+    from their phrases' vectors (`measure.compose`); the raw facet is embedded whole.
+    """
+    from .compose import embed_composed
+
     for f, col in table.columns.items():
         if col.embeddings is not None:  # precomputed
             continue
         if progress is not None:
             embedder.progress = lambda adv, tot, f=f: progress(f, adv, tot)
-        col.embeddings = embedder.embed(col.texts)
+        col.embeddings = (embed_composed(col.texts, embedder) if compose and f != RAW_FACET
+                          else embedder.embed(col.texts))
     if progress is not None:
         embedder.progress = None

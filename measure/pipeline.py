@@ -242,42 +242,95 @@ def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: i
 
 def fit_labels(prep: Prepared, facet: str, k: int, seed: int, pca_variance: float | None,
                minibatch_threshold: int = 20000, cache_dir: Path | None = None,
-               memo: dict | None = None, warn=None) -> tuple[np.ndarray, int]:
+               memo: dict | None = None, warn=None, stats: dict | None = None) -> tuple[np.ndarray, int]:
     """Fit (or load) the facet's shared codebook; return labels of every row and effective k.
 
     The codebook is fit on all sources except held-out real users, balanced
     across sources by the Codebook itself (groups = source). A corrupt cache
     entry is reported through `warn`, refit and overwritten; a lock file in
     the codebook cache makes concurrent runs fit each codebook once.
+    `stats`, when given, counts fresh fits ("fits") and their seconds ("fit_s").
     """
     key = _codebook_key(prep, facet, k, pca_variance, seed, minibatch_threshold)
     if memo is not None and key in memo:
         return memo[key]
     col = prep.table.columns[facet]
-    if cache_dir is None:
-        book = _fit_codebook(prep, col, k, seed, pca_variance, minibatch_threshold)
-    else:
-        folder = Path(cache_dir) / "codebooks"
-        path = folder / f"{facet}-{key}.npz"
-        book = _load_codebook(path, warn)  # the common case needs no lock
-        if book is None:
-            remove_stale_temps(folder)
-            with file_lock(folder / ".lock"):
-                book = _load_codebook(path, warn)  # written while we waited?
-                if book is None:
-                    book = _fit_codebook(prep, col, k, seed, pca_variance, minibatch_threshold)
-                    try:
-                        book.save(path)
-                    except OSError as exc:  # the cache only saves work: go on without it
-                        (warn or _warn)(f"codebook cache: cannot write {path} "
-                                        f"({exc.strerror or exc}); going on without caching")
-                    else:
-                        crash_point("codebook")
+    book = _codebook(prep, facet, key, k, seed, pca_variance, minibatch_threshold, cache_dir, warn, stats)
     labels = book.predict(col.embeddings)[col.index].astype(np.int32)
     out = (labels, int(book.n_clusters_))
     if memo is not None:
         memo[key] = out
     return out
+
+
+def fit_labels_merged(prep: Prepared, facet: str, k: int, k_fine: int, seed: int,
+                      pca_variance: float | None, minibatch_threshold: int = 20000,
+                      cache_dir: Path | None = None, memo: dict | None = None, warn=None,
+                      stats: dict | None = None) -> tuple[np.ndarray, int]:
+    """Labels at k from the facet's finest codebook (k_fine), its centroids merged.
+
+    The k_fine codebook is fit (or loaded) once; a weighted Ward tree over its
+    centroids (`codebook.ward_merges`, each centroid weighted by the pool
+    weight it holds) is built once per memo; every k <= k_fine is then a cut
+    of that tree, a lookup with no k-means. At k >= k_fine the labels are the
+    k_fine codebook's own. Used by the sweep, where k varies per trial.
+    """
+    from .codebook import cut_merges, ward_merges
+
+    memo = {} if memo is None else memo
+    fine_key = _codebook_key(prep, facet, k_fine, pca_variance, seed, minibatch_threshold)
+    col = prep.table.columns[facet]
+    tree = memo.get(("merge-tree", fine_key))
+    if tree is None:
+        book = _codebook(prep, facet, fine_key, k_fine, seed, pca_variance, minibatch_threshold,
+                         cache_dir, warn, stats)
+        text_labels = book.predict(col.embeddings)
+        rows, weights = _pool_weights(prep, col)
+        held = np.bincount(text_labels[rows], weights=weights, minlength=int(book.n_clusters_))
+        tree = (text_labels, ward_merges(book.cluster_centers_, held), int(book.n_clusters_))
+        memo[("merge-tree", fine_key)] = tree
+    text_labels, merges, n_fine = tree
+    k_eff = max(1, min(int(k), n_fine))
+    out = memo.get(("merged", fine_key, k_eff))
+    if out is None:
+        out = (cut_merges(merges, n_fine, k_eff)[text_labels][col.index].astype(np.int32), k_eff)
+        memo[("merged", fine_key, k_eff)] = out
+    return out
+
+
+def _codebook(prep: Prepared, facet: str, key: str, k: int, seed: int, pca_variance: float | None,
+              minibatch_threshold: int, cache_dir: Path | None, warn, stats: dict | None) -> Codebook:
+    """The codebook under `key`: from the cache, or fit (and cached)."""
+    col = prep.table.columns[facet]
+
+    def fit() -> Codebook:
+        import time
+        t0 = time.perf_counter()
+        book = _fit_codebook(prep, col, k, seed, pca_variance, minibatch_threshold)
+        if stats is not None:
+            stats["fits"] = stats.get("fits", 0) + 1
+            stats["fit_s"] = stats.get("fit_s", 0.0) + time.perf_counter() - t0
+        return book
+
+    if cache_dir is None:
+        return fit()
+    folder = Path(cache_dir) / "codebooks"
+    path = folder / f"{facet}-{key}.npz"
+    book = _load_codebook(path, warn)  # the common case needs no lock
+    if book is None:
+        remove_stale_temps(folder)
+        with file_lock(folder / ".lock"):
+            book = _load_codebook(path, warn)  # written while we waited?
+            if book is None:
+                book = fit()
+                try:
+                    book.save(path)
+                except OSError as exc:  # the cache only saves work: go on without it
+                    (warn or _warn)(f"codebook cache: cannot write {path} "
+                                    f"({exc.strerror or exc}); going on without caching")
+                else:
+                    crash_point("codebook")
+    return book
 
 
 def _warn(message: str) -> None:

@@ -13,7 +13,7 @@ from ensemble.mixture.evaluate import MixtureProblem
 from ensemble.mixture.fit import FitConfig, _constraints
 from measure.distributions import histogram
 from measure.errors import EnsembleFitError
-from measure.pipeline import REAL, MeasureConfig, Prepared, fit_labels, resolve_k
+from measure.pipeline import REAL, MeasureConfig, Prepared, fit_labels, fit_labels_merged, resolve_k
 
 from .space import SearchSpace, Settings, suggest
 from .storage import WORKER, WORKER_ATTR, _is_surplus
@@ -32,6 +32,8 @@ class TrialOutcome:
     k_effective: dict[str, int]
     status: str
     seconds: float
+    codebook_seconds: float = 0.0      # labels for the trial's k: loads, merges and fresh fits
+    codebook_fits: int = 0             # fresh k-means fits (0 when cached or merged)
 
 
 @dataclass
@@ -46,11 +48,16 @@ class SweepContext:
     costs: dict[str, float] | None = None
     cache_dir: Path | None = None
     memo: dict = field(default_factory=dict)   # fitted labels shared by every trial
+    # Trials take every k <= k_fine from merges of one k_fine codebook per
+    # facet (measure.pipeline.fit_labels_merged) instead of a k-means fit per
+    # k: a fit costs seconds, a merge a lookup, and a trial's cost no longer
+    # depends on which codebooks happen to be cached. None: a fit per k.
+    k_fine: int | None = None
 
     @classmethod
     def build(cls, prep: Prepared, mconf: MeasureConfig, fconf: FitConfig, cache_dir: Path | None = None,
               costs: dict[str, float] | None = None, tune_pca: bool = False, tune_divergence: bool = False,
-              resolutions=RESOLUTIONS, memo: dict | None = None) -> "SweepContext":
+              resolutions=RESOLUTIONS, memo: dict | None = None, merge_codebooks: bool = True) -> "SweepContext":
         memo = {} if memo is None else memo
         yard = build_yardstick(prep, resolutions, seed=mconf.seed, pca_variance=0.9,
                                minibatch_threshold=mconf.minibatch_threshold, cache_dir=cache_dir, memo=memo)
@@ -58,7 +65,8 @@ class SweepContext:
                            pca_variance=mconf.pca_variance, divergence=fconf.divergence)
         space = SearchSpace.for_data(prep, default.k, tune_pca, tune_divergence)
         return cls(prep=prep, mconf=mconf, fconf=fconf, yardstick=yard, space=space, default=default,
-                   costs=costs, cache_dir=cache_dir, memo=memo)
+                   costs=costs, cache_dir=cache_dir, memo=memo,
+                   k_fine=space.k_high if merge_codebooks else None)
 
 
 def _problem(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
@@ -78,9 +86,18 @@ def evaluate(ctx: SweepContext, settings: Settings, seed: int | None = None) -> 
     t0 = time.perf_counter()
     seed = ctx.mconf.seed if seed is None else seed
     labels, k_eff = {}, {}
+    stats: dict = {}
+    # A tuned PCA gives each trial its own space: no shared fine codebook then.
+    merge = ctx.k_fine is not None and settings.pca_variance == ctx.mconf.pca_variance
     for f in ctx.prep.facets:
-        labels[f], k_eff[f] = fit_labels(ctx.prep, f, settings.k[f], seed, settings.pca_variance,
-                                         ctx.mconf.minibatch_threshold, ctx.cache_dir, ctx.memo)
+        if merge:
+            labels[f], k_eff[f] = fit_labels_merged(ctx.prep, f, settings.k[f], ctx.k_fine, seed,
+                                                    settings.pca_variance, ctx.mconf.minibatch_threshold,
+                                                    ctx.cache_dir, ctx.memo, stats=stats)
+        else:
+            labels[f], k_eff[f] = fit_labels(ctx.prep, f, settings.k[f], seed, settings.pca_variance,
+                                             ctx.mconf.minibatch_threshold, ctx.cache_dir, ctx.memo, stats=stats)
+    codebook_s = time.perf_counter() - t0
     prob = _problem(ctx.prep, labels, k_eff, settings.facet_weights)
     res = solve_mixture(prob.P, prob.q_fit, prob.names, facet_weights=prob.facet_weights,
                       divergence=settings.divergence, max_simulators=ctx.fconf.max_simulators,
@@ -89,7 +106,8 @@ def evaluate(ctx: SweepContext, settings: Settings, seed: int | None = None) -> 
     per_facet = ctx.yardstick.per_facet(weights)
     return TrialOutcome(settings=settings, value=float(np.mean(list(per_facet.values()))),
                         yardstick_per_facet=per_facet, weights=weights, fit_objective=float(res.objective),
-                        k_effective=k_eff, status=str(res.status), seconds=time.perf_counter() - t0)
+                        k_effective=k_eff, status=str(res.status), seconds=time.perf_counter() - t0,
+                        codebook_seconds=codebook_s, codebook_fits=int(stats.get("fits", 0)))
 
 
 def make_objective(ctx: SweepContext, n_trials: int | None = None) -> Callable[[optuna.Trial], float]:
@@ -112,6 +130,8 @@ def make_objective(ctx: SweepContext, n_trials: int | None = None) -> Callable[[
         trial.set_user_attr("fit_objective", out.fit_objective)
         trial.set_user_attr("solver_status", out.status)
         trial.set_user_attr("seconds", out.seconds)
+        trial.set_user_attr("codebook_seconds", out.codebook_seconds)
+        trial.set_user_attr("codebook_fits", out.codebook_fits)
         return out.value
 
     return objective

@@ -46,6 +46,8 @@ class SessionStats:
     trials_run: int = 0
     seconds: float = 0.0
     trial_seconds: list[float] = field(default_factory=list)
+    codebook_seconds: list[float] = field(default_factory=list)  # of each complete trial
+    codebook_fits: int = 0     # fresh k-means fits in this run's trials
     errors: list[str] = field(default_factory=list)
     gave_up_waiting: int = 0   # trials RUNNING elsewhere when this worker stopped waiting for them
 
@@ -74,6 +76,8 @@ def run_study(study: optuna.Study, ctx: SweepContext, n_trials: int | None, time
         failures_in_a_row = failures_in_a_row + 1 if trial.state == TrialState.FAIL else 0
         if trial.state == TrialState.COMPLETE:
             stats.trial_seconds.append(float(trial.user_attrs.get("seconds", 0.0)))
+            stats.codebook_seconds.append(float(trial.user_attrs.get("codebook_seconds", 0.0)))
+            stats.codebook_fits += int(trial.user_attrs.get("codebook_fits", 0))
         elif trial.state == TrialState.FAIL:
             stats.errors.append(str(trial.user_attrs.get("error", "failed")))
         if on_trial is not None:
@@ -135,7 +139,9 @@ def _trial_row(t: FrozenTrial) -> dict:
             "fit_objective": t.user_attrs.get("fit_objective"),
             "mixture_weights": t.user_attrs.get("mixture_weights"),
             "default": bool(t.user_attrs.get(DEFAULT_ATTR, False)),
-            "seconds": t.user_attrs.get("seconds")}
+            "seconds": t.user_attrs.get("seconds"),
+            "codebook_seconds": t.user_attrs.get("codebook_seconds"),
+            "codebook_fits": t.user_attrs.get("codebook_fits")}
 
 
 def summarize(study: optuna.Study, ctx: SweepContext, url: str, n_trials: int | None, top: int = 10) -> dict:
@@ -214,18 +220,23 @@ def noise_verdict(improvement: float | None, noise: dict | None) -> str | None:
             f"noise (2 x std = {2 * std:.4f} bits over {where}): the default settings are as good")
 
 
+def _round(x, places: int = 3):
+    return "" if x is None else round(float(x), places)
+
+
 def trials_csv(study: optuna.Study, facets: list[str]) -> str:
     trials = study.get_trials(deepcopy=False)
     params = list(dict.fromkeys(p for t in trials for p in t.params))  # search-space order
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["number", "state", "value", "default", "duration_s", "fit_objective", *params,
-                *[f"weight_{f}" for f in facets], "worker"])
+    w.writerow(["number", "state", "value", "default", "duration_s", "codebook_s", "codebook_fits",
+                "fit_objective", *params, *[f"weight_{f}" for f in facets], "worker"])
     for t in trials:
         fw = t.user_attrs.get("facet_weights") or {}
         dur = t.duration.total_seconds() if t.duration is not None else ""
         w.writerow([t.number, t.state.name, "" if t.value is None else repr(float(t.value)),
-                    int(bool(t.user_attrs.get(DEFAULT_ATTR))), dur, t.user_attrs.get("fit_objective", ""),
+                    int(bool(t.user_attrs.get(DEFAULT_ATTR))), dur, _round(t.user_attrs.get("codebook_seconds")),
+                    t.user_attrs.get("codebook_fits", ""), t.user_attrs.get("fit_objective", ""),
                     *[t.params.get(p, "") for p in params], *[fw.get(f, "") for f in facets],
                     t.user_attrs.get(WORKER_ATTR, "")])
     return buf.getvalue()
