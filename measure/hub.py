@@ -9,9 +9,10 @@ exactly as it reads the lines of a file, detecting the format per record.
 Source names: records that do not name their source take the dataset's name
 (the hub name's last part, or the folder's name); in the paper's paired
 layout the simulator is named by the data file (`gpt-4o.jsonl` -> `gpt-4o`),
-or by the config when the dataset has several. `#NAME` renames either.
-A hub file's sub-folder (other than `data/` or its config's folder) is its
-task, as for local folders (`coding/gpt-4o.jsonl` -> task `coding`).
+or by the config when the dataset has several (or one is picked). `#NAME`
+renames either. A hub file's sub-folder (other than `data/` or its config's
+folder) is its task, as for local folders (`coding/gpt-4o.jsonl` -> task
+`coding`); paired records read from several splits take the split as task.
 """
 from __future__ import annotations
 
@@ -73,18 +74,23 @@ class RecordStream:
     rows: Iterator[Row] | None
     # A local data file the loader reads with its own file reader (then `rows` is None).
     file: Path | None = None
+    # The task of paired-layout records: the split, when several are read
+    # (the same ids recur in each, e.g. coding and writing).
+    paired_task: str | None = None
 
-    def resolved(self, read_file: Callable[[Path, str], Iterator[Row]]) -> tuple[str, Iterator[Row]]:
-        """(default source name, rows): the first row tells whether this is
-        the paired layout, whose simulator the file or config names.
-        `read_file(path, display)` reads `file`."""
+    def resolved(self, read_file: Callable[[Path, str], Iterator[Row]]
+                 ) -> tuple[str, str | None, Iterator[Row]]:
+        """(default source name, default task, rows): the first row tells
+        whether this is the paired layout, whose simulator the file or config
+        names. `read_file(path, display)` reads `file`."""
         rows = self.rows if self.file is None else read_file(self.file, self.display)
         first = next(rows, None)
         if first is None:
-            return self.name, iter(())
+            return self.name, self.task, iter(())
         rec = first[1]
-        paired = isinstance(rec, dict) and ("real_messages" in rec or "simulated_messages" in rec)
-        return (self.paired_name if paired else self.name), chain([first], rows)
+        if isinstance(rec, dict) and ("real_messages" in rec or "simulated_messages" in rec):
+            return self.paired_name, self.task or self.paired_task, chain([first], rows)
+        return self.name, self.task, chain([first], rows)
 
 
 # --------------------------------------------------------------------------- recognising inputs
@@ -189,14 +195,15 @@ def object_streams(obj, name: str | None = None) -> list[RecordStream]:
 
 
 def _object_streams(obj, name: str, display: str, on_disk: bool = False) -> list[RecordStream]:
-    parts = obj.items() if isinstance(obj, dict) else [(None, obj)]
+    parts = list(obj.items()) if isinstance(obj, dict) else [(None, obj)]
     streams = []
     for split, part in parts:
         shown = display if split is None else f"{display}[{split}]"
         files = [f["filename"] for f in part.cache_files] if on_disk else []
         read = (lambda files=files: _arrow_records(files)) if files else \
             (lambda part=part: _iterate(part))
-        streams.append(RecordStream(shown, name, name, None, _rows(read, shown)))
+        streams.append(RecordStream(shown, name, name, None, _rows(read, shown),
+                                    paired_task=split if len(parts) > 1 else None))
     return streams
 
 
@@ -248,6 +255,8 @@ def _repo_streams(ds, ref: HubId, path: str, snapshot: str | None) -> list[Recor
                     for c in configs]
     except Exception as e:
         raise _hub_error(ref, e) from e
+    # The config names a paired simulator when there are several, or one was picked.
+    by_config = len(configs) > 1 or ref.config is not None
     streams = []
     for config, builder in builders:
         files = builder.config.data_files
@@ -256,26 +265,27 @@ def _repo_streams(ds, ref: HubId, path: str, snapshot: str | None) -> list[Recor
         if ref.split and split_names and ref.split not in split_names:
             raise InputError(f"no split '{ref.split}' (splits: {', '.join(split_names)})", str(ref))
         splits = [ref.split] if ref.split else split_names
-        if not files or module is None:
-            for split in splits or [None]:
-                streams.append(_split_stream(ds, ref, path, config, split, revision, cache,
-                                             len(configs)))
-            continue
-        for split in splits:
-            for f in files[split]:
-                streams.append(_file_stream(ds, ref, str(f), module, config, split, split_names,
-                                            snapshot, cache, len(configs)))
+        for split in splits or [None]:
+            if not files or module is None:
+                new = [_split_stream(ds, ref, path, config, split, revision, cache, by_config)]
+            else:
+                new = [_file_stream(ds, ref, str(f), module, config, split, split_names,
+                                    snapshot, cache, by_config) for f in files[split]]
+            if len(splits) > 1:  # paired ids recur in each split: the split is their task
+                for stream in new:
+                    stream.paired_task = split
+            streams += new
     return streams
 
 
 def _file_stream(ds, ref: HubId, f: str, module: str, config: str, split: str,
                  split_names: list[str], snapshot: str | None, cache: str,
-                 n_configs: int) -> RecordStream:
+                 by_config: bool) -> RecordStream:
     from .loaders import file_stem
     rel = (os.path.relpath(f, snapshot) if snapshot else
            re.sub(r"^hf://datasets/[^@]+@[^/]+/", "", f)).replace(os.sep, "/")
     folders = [p for p in rel.split("/")[:-1] if p not in ("data", config)]
-    if n_configs > 1 and config != "default":
+    if by_config and config != "default":
         sim = config
     else:
         sim = file_stem(rel.rsplit("/", 1)[-1])
@@ -296,9 +306,9 @@ def _file_stream(ds, ref: HubId, f: str, module: str, config: str, split: str,
 
 
 def _split_stream(ds, ref: HubId, path: str, config: str, split: str | None,
-                  revision: str | None, cache: str, n_configs: int) -> RecordStream:
+                  revision: str | None, cache: str, by_config: bool) -> RecordStream:
     display = f"{HF_PREFIX}{ref.repo_id}:{config}/{split}" if split else str(ref)
-    sim = config if n_configs > 1 and config != "default" else ref.name
+    sim = config if by_config and config != "default" else ref.name
 
     def open_rows():
         return ds.load_dataset(path, name=config, split=split, revision=revision, streaming=True,

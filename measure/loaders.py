@@ -1073,9 +1073,9 @@ class _Reader:
         streams = _hub_streams(path)
         if streams is not None:
             for stream in streams:
-                stem, rows = stream.resolved(
+                stem, task, rows = stream.resolved(
                     lambda file, display: _iter_items(file, display, self.report.warn))
-                yield from self._read_items(stream.display, stem, stream.task, rows)
+                yield from self._read_items(stream.display, stem, task, rows)
             return
         path, rename = _split_rename(path)
         for file, task in find_files(path):

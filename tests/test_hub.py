@@ -292,6 +292,37 @@ def test_rename_works_on_plain_files_too(tmp_path):
     assert len(ds.by_source()["real"]) == len(ds.by_source()["sim_copy"]) == 5
 
 
+PAIRED_CONFIGS = """---
+configs:
+- config_name: sim_a
+  data_files:
+  - split: coding
+    path: sim_a/coding.jsonl
+  - split: writing
+    path: sim_a/writing.jsonl
+- config_name: sim_b
+  data_files:
+  - split: coding
+    path: sim_b/coding.jsonl
+  - split: writing
+    path: sim_b/writing.jsonl
+---
+"""
+
+
+def test_paired_configs_name_simulators_and_splits_name_tasks(corpus, hf_home):
+    """The paired layout published one config per simulator, tasks as splits."""
+    files = {f"{sim}/{task}.jsonl": rows for rel, rows in corpus["paired"].items()
+             for task, sim in [rel[:-len(".jsonl")].split("/")]}
+    publish(hf_home / "hub", "paper/by-config", files, readme=PAIRED_CONFIGS)
+    hub = load_dataset(["hf:paper/by-config"])
+    assert hub.simulators == ["sim_a", "sim_b"] and hub.tasks == ["coding", "writing"]
+    assert summary(hub) == summary(load_dataset([corpus["local_paired"]]))
+    one = load_dataset(["hf:paper/by-config:sim_b/writing"])
+    assert one.simulators == ["sim_b"] and one.tasks == []  # one split: no task
+    assert len(one.by_source()["sim_b"]) == 25
+
+
 def test_uncached_dataset_offline_says_how_to_get_it():
     with pytest.raises(InputError) as err:
         load_dataset(["hf:nobody/not-downloaded"])
