@@ -186,7 +186,7 @@ def _read_json_value(text: str, path: Path, line: int | None):
         raise AssignError(f"invalid JSON: {exc.msg}", file=str(path),
                           line=line if line is not None else exc.lineno) from None
     except (RecursionError, ValueError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0][:120]
         raise AssignError(f"invalid JSON: {reason}", file=str(path), line=line) from None
 
 

@@ -260,3 +260,19 @@ def test_cli_assign_prints_the_table_and_errors_in_one_line(tmp_path, weights, c
     assert err.count("\n") == 1 and "bad.jsonl:1, field 'task'" in err and "--fallback global" in err
     assert main(["assign", "--weights", str(weights), "--data", str(bad), "--out",
                  str(tmp_path / "b.jsonl"), "--fallback", "global", "-q"]) == 0
+
+
+def test_hostile_rows_are_located_errors(tmp_path, weights):
+    cases = {"deep": '{"task": "math", "x": %s}\n' % ("[" * 5000 + "]" * 5000),
+             "bigint": '{"task": "math", "id": 1%s}\n' % ("0" * 5000),
+             "not_object": '{"task": "math"}\n[1, 2]\n'}
+    phrases = {"deep": "nested too deeply", "bigint": "value has 5001 digits",
+               "not_object": "each record must be a JSON object, got list"}
+    for name, text in cases.items():
+        (tmp_path / f"{name}.jsonl").write_text(text)
+        with pytest.raises(AssignError) as info:
+            assign_dataset(weights, tmp_path / f"{name}.jsonl", tmp_path / "o.jsonl")
+        assert phrases[name] in info.value.message and info.value.line == (2 if name == "not_object" else 1)
+    # a row nested deep but within what JSON parsing allows is hashed without recursion trouble
+    (tmp_path / "mid.jsonl").write_text('{"task": "math", "x": %s}\n' % ("[" * 900 + "]" * 900))
+    assert assign_dataset(weights, tmp_path / "mid.jsonl", tmp_path / "mid_out.jsonl").rows == 1
