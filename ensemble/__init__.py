@@ -13,6 +13,8 @@ The public API, re-exported here (with `measure.load_conversations` and
 Names are resolved on first use: `from ensemble.sampler import
 SimulatorSampler` in a training loop must not pull in torch, cvxpy or optuna.
 """
+from measure._lazy import lazy_exports
+
 _EXPORTS = {
     "fit_mixture": "ensemble._api",
     "sweep": "ensemble._api",
@@ -22,18 +24,9 @@ _EXPORTS = {
     "Heldout": "ensemble.mixture.fit",
     "SimulatorSampler": "ensemble.sampler",
     "write_report": "ensemble.report",
+    "assign_dataset": "ensemble.assign",
+    "PlanConfig": "ensemble.plan",
+    "Plan": "ensemble.plan",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ensemble' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -18,7 +18,6 @@ How rows get simulators:
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from measure.atomic import fsync_dir, unique_tmp, write_json
+from measure.atomic import atomic_file, write_json
 from measure.errors import ConfigError, InputError
 
 from .sampler import SimulatorSampler
@@ -114,24 +113,6 @@ class Assignment:
 
 
 # ------------------------------------------------------------------ formats
-
-@contextlib.contextmanager
-def _replacing(path: Path, mode: str):
-    """A file open on a temporary name beside `path`, renamed over it when the
-    block succeeds: a reader (or a killed run) never sees half an output."""
-    tmp = unique_tmp(path)
-    try:
-        with open(tmp, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
-
 
 def detect_format(path: Path) -> str:
     """jsonl / json / parquet / datasets, from the path (a JSON array vs JSON lines by content)."""
@@ -229,7 +210,7 @@ class _JsonRows(_Table):
     def write(self, out: Path, name: str, values: list[str]) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = [{**r, name: v} for r, v in zip(self.data, values)]
-        with _replacing(out, "w") as fh:
+        with atomic_file(out, "w", encoding="utf-8") as fh:
             if self.format == "json":
                 fh.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
             else:
@@ -279,7 +260,7 @@ class _ArrowRows(_Table):
         if self.format == "parquet":
             import pyarrow.parquet as pq
             table = self.table.append_column(pa.field(name, pa.string()), pa.array(values, pa.string()))
-            with _replacing(out, "wb") as fh:
+            with atomic_file(out) as fh:
                 pq.write_table(table, fh)
             return
         ds = self.dataset.add_column(name, values)

@@ -14,6 +14,8 @@ library.
 """
 __version__ = "0.1.0"
 
+from ._lazy import lazy_exports
+
 _EXPORTS = {
     "load_conversations": "measure._api",
     "measure_gap": "measure._api",
@@ -34,16 +36,4 @@ _EXPORTS = {
     "ConfigError": "measure.errors",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'measure' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
