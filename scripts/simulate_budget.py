@@ -73,7 +73,29 @@ def paper_pool(n_sim: int, n_real: int, n_simulators: int = 25):
 
 
 def labelled(convs, cache: Path, k: int, heldout: float = 0.3):
-    """Describe, embed and quantize the pool once; labels for every row."""
+    """Describe, embed and quantize the pool once; labels for every row
+    (kept in the cache folder, keyed by the conversations' fingerprint)."""
+    from measure.conversation import fingerprint
+    key = cache / f"plan-sim-{fingerprint(convs)[:16]}-k{k}-h{heldout:g}.npz"
+    if key.exists():
+        z = np.load(key, allow_pickle=False)
+        facets = [str(f) for f in z["facets"]]
+        sims = [str(s) for s in z["sims"]]
+        pool = Pilot(facets=facets, k={f: int(v) for f, v in zip(facets, z["k"])},
+                     facet_weights={f: float(v) for f, v in zip(facets, z["fw"])},
+                     labels={f: z[f"labels_{f}"] for f in facets},
+                     rows={s: z[f"rows_{s}"] for s in [REAL] + sims}, simulators=sims)
+        return pool, z["heldout"]
+    pool, held = _label(convs, cache, k, heldout)
+    np.savez(key, facets=np.array(pool.facets), sims=np.array(pool.simulators),
+             k=np.array([pool.k[f] for f in pool.facets]),
+             fw=np.array([pool.facet_weights[f] for f in pool.facets]), heldout=held,
+             **{f"labels_{f}": pool.labels[f] for f in pool.facets},
+             **{f"rows_{s}": r for s, r in pool.rows.items()})
+    return pool, held
+
+
+def _label(convs, cache: Path, k: int, heldout: float):
     from measure.embed import Embedder
     from measure.facets.offline import RuleFacetExtractor
     from measure.pipeline import measure, prepare
@@ -89,14 +111,15 @@ def labelled(convs, cache: Path, k: int, heldout: float = 0.3):
 
 # ------------------------------------------------------------------ arms
 
-def fit_and_score(pool: Pilot, rows: dict[str, np.ndarray], judge: Stacked, w_ref: np.ndarray) -> tuple[float, float]:
+def fit_and_score(pool: Pilot, rows: dict[str, np.ndarray], judge: Stacked, w_ref: np.ndarray
+                  ) -> tuple[float, float, np.ndarray]:
     P, q = pool.subset(rows).histograms()
     w = solve_weights(stack(P, q, pool.facet_weights))
-    return objective(w, judge), float(np.abs(w - w_ref).sum())
+    return objective(w, judge), float(np.abs(w - w_ref).sum()), w
 
 
 def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n: int,
-            per_sim: list[int], seed: int, zero_truth: set[str] | None) -> dict:
+            per_sim: list[int], seed: int, zero_truth: set[str] | None, n_boot: int = 20) -> dict:
     sims = pool.simulators
     S = len(sims)
     P_pool, q_fit = pool.histograms()
@@ -110,6 +133,7 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
     res = {"uniform": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))},
            "planner": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))}}
     zero_share = np.zeros((reps, len(totals)))
+    allocations, final_w = [], []
     t_est = []
     for r in range(reps):
         rng = np.random.default_rng([seed, r])
@@ -121,23 +145,29 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
 
         pilot = pool.subset(draw({}))
         t0 = time.perf_counter()
-        curves = estimate(pilot, seed=seed + r)
+        curves = estimate(pilot, seed=seed + r, negligible=0.02, n_boot=n_boot)
         t_est.append(time.perf_counter() - t0)
         for ti, (a, T) in enumerate(zip(per_sim, totals)):
             uni = {s: min(a, avail[s]) for s in sims}
-            res["uniform"]["js"][r, ti], res["uniform"]["l1"][r, ti] = fit_and_score(pool, draw(uni), judge, w_ref)
-            alloc = allocate(curves, T, caps=avail)
-            res["planner"]["js"][r, ti], res["planner"]["l1"][r, ti] = fit_and_score(
+            res["uniform"]["js"][r, ti], res["uniform"]["l1"][r, ti], w_u = fit_and_score(
+                pool, draw(uni), judge, w_ref)
+            if ti == len(totals) - 1:
+                final_w.append(w_u)
+            alloc = allocate(curves, T, caps=avail)  # the planner's defaults
+            res["planner"]["js"][r, ti], res["planner"]["l1"][r, ti], _ = fit_and_score(
                 pool, draw(alloc.additional), judge, w_ref)
             spent = sum(alloc.additional.values())
             zero_share[r, ti] = sum(alloc.additional[s] for s in zero) / spent if spent else 0.0
+            allocations.append({"rep": r, "total": T, "additional": alloc.additional})
         print(f"  {name} rep {r + 1}/{reps}: curves {t_est[-1]:.1f}s", flush=True)
     out = {"simulators": sims, "pilot_per_simulator": pilot_n, "per_simulator_uniform": per_sim,
            "totals_additional": totals, "totals_all": [T + S * pilot_n for T in totals],
            "n_real_fit": int(pool.n(REAL)), "n_real_heldout": int(len(heldout_rows)),
            "w_ref": dict(zip(sims, map(float, w_ref))), "true_zero": sorted(zero), "reps": reps,
            "curve_seconds_mean": float(np.mean(t_est)),
-           "zero_weight_share": {"mean": float(zero_share.mean()), "max": float(zero_share.max())}}
+           "zero_weight_share": {"mean": float(zero_share.mean()), "max": float(zero_share.max()),
+                                 "by_total_max": list(map(float, zero_share.max(axis=0)))},
+           "allocations": allocations}
     for arm in res:
         for metric in ("js", "l1"):
             x = res[arm][metric]
@@ -146,15 +176,33 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
                                               "ci_lo": list(map(float, x.mean(axis=0) - 1.96 * se)),
                                               "ci_hi": list(map(float, x.mean(axis=0) + 1.96 * se)),
                                               "reps": x.tolist()}
+    # The CI the tool reports for a held-out JS: the bootstrap over held-out
+    # real users, here of the uniform arm's final mixture (mean weights).
+    w_final = np.mean(final_w, axis=0)
+    out["uniform_final_heldout_ci"] = heldout_ci(pool, heldout_rows, P_pool, w_final, seed)
     out["savings"] = savings(out)
     return out
 
 
+def heldout_ci(pool: Pilot, heldout_rows: np.ndarray, P_pool, w: np.ndarray, seed: int,
+               n_boot: int = 200) -> list[float]:
+    """95 % percentile CI of the held-out JS of mixture w over resampled held-out users."""
+    rng = np.random.default_rng([seed, 99])
+    vals = []
+    for _ in range(n_boot):
+        rows = rng.choice(heldout_rows, size=len(heldout_rows), replace=True)
+        q = {f: pool.hist(f, rows) for f in pool.facets}
+        vals.append(objective(w, stack(P_pool, q, pool.facet_weights)))
+    lo, hi = np.percentile(vals, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
 def savings(out: dict) -> dict:
     """Smallest planner total that reaches uniform's final quality: mean held-out
-    JS within uniform's final 95 % CI (at or below its upper end) and mean
-    weight L1 no worse than uniform's final mean."""
-    u_js_hi = out["uniform"]["js"]["ci_hi"][-1]
+    JS within the 95 % CI of uniform's final held-out JS (at or below its upper
+    end; the CI over held-out real users, as `run` reports it) and mean weight
+    L1 no worse than uniform's final mean."""
+    u_js_hi = out["uniform_final_heldout_ci"][1]
     u_l1 = out["uniform"]["l1"]["mean"][-1]
     hit = None
     for i, T in enumerate(out["totals_additional"]):
@@ -210,6 +258,9 @@ def table(name: str, r: dict) -> str:
         lines.append(f"{T:>7} {r['uniform']['js']['mean'][i]:>12.4f} {r['planner']['js']['mean'][i]:>12.4f} "
                      f"{r['uniform']['l1']['mean'][i]:>11.4f} {r['planner']['l1']['mean'][i]:>11.4f}")
     sv = r["savings"]
+    ci = r["uniform_final_heldout_ci"]
+    lines.append(f"uniform's final held-out JS {r['uniform']['js']['mean'][-1]:.4f}, 95% CI over held-out "
+                 f"users [{ci[0]:.4f}, {ci[1]:.4f}]")
     lines.append("savings: " + (f"planner reaches uniform's final quality with {sv['planner_total_all']} "
                                 f"instead of {sv['uniform_total_all']} simulated conversations "
                                 f"({sv['factor_all']:.2f}x; new conversations only: {sv['factor_additional']:.2f}x)"
@@ -230,6 +281,7 @@ def main(argv=None) -> int:
     ap.add_argument("--per-sim", default="25,50,100,150,200,300,400",
                     help="uniform's new conversations per simulator (the totals grid)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--plan-bootstrap", type=int, default=20, help="the planner's replicates per size")
     args = ap.parse_args(argv)
     per_sim = [int(x) for x in args.per_sim.split(",")]
     results = {}
@@ -245,7 +297,8 @@ def main(argv=None) -> int:
         pool, held = labelled(convs, args.cache, args.k)
         print(f"{name}: pool of {sum(pool.n(s) for s in pool.rows)} conversations labelled in "
               f"{time.perf_counter() - t0:.0f}s", flush=True)
-        results[name] = run_set(name, pool, held, args.reps, args.pilot, per_sim, args.seed, zero)
+        results[name] = run_set(name, pool, held, args.reps, args.pilot, per_sim, args.seed, zero,
+                                n_boot=args.plan_bootstrap)
         print(table(name, results[name]), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "planning-budget.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -8,7 +8,10 @@ decreasing in n_j, the greedy rule (give the next batch to the source with
 the largest error reduction per unit of cost) is optimal up to the batch
 size; Mixture-Greedy found plain greedy also beats UCB for choosing
 generators online. A simulator whose weight was 0 in every pilot replicate
-(dominated) gets nothing: its noise never moves the mixture.
+(dominated) gets nothing: its noise never moves the mixture. Nor does one
+whose 95 % weight CI stays under `negligible` (default 0.02): a sample
+that noisy can give a zero-weight simulator a sliver of weight, and paying
+to shave that sliver is what wastes budget on simulators that end up unused.
 """
 from __future__ import annotations
 
@@ -50,19 +53,25 @@ def error_terms(curves: Curves, objective: str = "both"):
     return F
 
 
-def dominated(curves: Curves) -> list[str]:
-    """Simulators whose weight CI at the pilot size is [0, 0]."""
-    return [s for s in curves.simulators if curves.weight_ci[s][1] <= ZERO_WEIGHT]
+NEGLIGIBLE = 0.02   # default: a weight CI that stays under this counts as dominated
+
+
+def dominated(curves: Curves, negligible: float = NEGLIGIBLE) -> list[str]:
+    """Simulators whose weight CI at the pilot size stays at 0, or under
+    `negligible` (the mixture would give them at most that share)."""
+    cut = max(ZERO_WEIGHT, negligible)
+    return [s for s in curves.simulators if curves.weight_ci[s][1] <= cut]
 
 
 def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = None,
              objective: str = "both", step: int | None = None,
-             caps: dict[str, int] | None = None) -> Allocation:
+             caps: dict[str, int] | None = None, negligible: float = NEGLIGIBLE) -> Allocation:
     """Greedy allocation of `budget` (conversations, or cost units when
     `costs` is given) over the non-dominated simulators.
 
     step: conversations per greedy move (default budget/400 conversations, >= 1).
     caps: the most new conversations a simulator can get (e.g. what a pool holds).
+    negligible: simulators whose weight CI stays under this get nothing.
     """
     if budget < 0 or not np.isfinite(budget):
         raise ConfigError(f"budget must be a finite number >= 0, got {budget}")
@@ -77,7 +86,7 @@ def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = Non
                               f"(plan them with a count budget instead)")
     cost = {s: (float(costs[s]) if costs is not None else 1.0) for s in sims}
     F = error_terms(curves, objective)
-    out_sims = set(dominated(curves))
+    out_sims = set(dominated(curves, negligible))
     candidates = [s for s in sims if s not in out_sims]
     n = {j: float(curves.n0[j]) for j in curves.sources}
     add = {s: 0 for s in sims}
@@ -100,6 +109,8 @@ def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = Non
         if best is None:
             if all(int((remaining + 1e-9) // cost[s]) == 0 for s in candidates):
                 stopped = "budget spent"
+            elif caps is not None and all(add[s] >= caps.get(s, np.inf) for s in candidates):
+                stopped = "every simulator reached its cap"
             else:
                 stopped = "no simulator's conversations reduce the error any more"
             break
@@ -149,7 +160,6 @@ def real_recommendation(curves: Curves, alloc: Allocation, objective: str = "bot
     if curves.floor is not None and curves.gap:
         target = floor_ratio * min(curves.gap.values())
         if curves.floor.at(n_r) > target > 0:
-            # floor(n) = v (n0 / n)^beta <= target
-            need = n_r * (curves.floor.v / target) ** (1.0 / curves.floor.beta)
+            need = curves.floor.n_for(target)
             n_floor = int(min(cap, np.ceil(need - n_r)))
     return max(n_marg, n_floor), n_marg, n_floor

@@ -20,7 +20,8 @@ def plan_config(args, seed: int, costs: dict[str, float] | None) -> PlanConfig:
                      budget_is_cost=cost_budget is not None,
                      target_ci=args.target_ci if getattr(args, "target_ci", None) is not None else 0.05,
                      objective=getattr(args, "objective", "both"), rounds=getattr(args, "rounds", 1),
-                     n_boot=getattr(args, "plan_bootstrap", None) or 20, seed=seed)
+                     n_boot=getattr(args, "plan_bootstrap", None) or 20,
+                     negligible_weight=getattr(args, "negligible_weight", 0.02), seed=seed)
     cfg.check()
     return cfg
 

@@ -7,13 +7,16 @@ keep every other source at its pilot histograms, and recompute the
 statistics (weights by a re-solve, gaps by a re-evaluation). The spread
 over replicates at the different sizes gives, per source, a curve
 
-    MSE(m) = v * (n_j / m) ** beta          (beta fitted on the sizes, in [1, 3])
+    MSE(m) = a (n_j / m) + b (n_j / m)^2     (a, b >= 0 fitted on the sizes)
 
 and the error of a statistic at a planned vector of sizes n is the sum of
 the per-source curves (sampling noise of different sources is independent;
-to first order their contributions add). For one simulator this is the
-familiar width ~ a / sqrt(n) + floor, with the floor made of the other
-sources' terms (real users above all). Codebooks stay fixed: they are the
+to first order their contributions add). The a-term is the variance, which
+falls like 1/n; the b-term a squared bias (the plug-in divergence's bias
+pulls a noisy simulator's weight down by ~1/n), which falls like 1/n^2, as
+does the chance that a near-dominated simulator enters the mixture at all.
+For one simulator this is the familiar width ~ c / sqrt(n) + floor, with the
+floor made of the other sources' terms (real users above all). Codebooks stay fixed: they are the
 instrument, not the sample. Resampling at m > n_j draws from the pilot's
 empirical distribution, which is the best guess of the simulator's.
 
@@ -41,35 +44,49 @@ ZERO_WEIGHT = 1e-4   # below this a weight counts as zero
 
 @dataclass(frozen=True)
 class SizeCurve:
-    """MSE (or mean) of a statistic as a function of one source's sample size."""
-    v: float       # value at the pilot size n0
-    beta: float    # decay exponent
+    """MSE (or mean) of a statistic as a function of one source's sample
+    size n: a (n0/n) + b (n0/n)^2, a variance term and a squared-bias term."""
+    a: float
+    b: float
     n0: int
 
+    @property
+    def v(self) -> float:
+        """The value at the pilot size."""
+        return self.a + self.b
+
     def at(self, n: float) -> float:
-        if self.v <= 0 or n <= 0:
-            return 0.0 if self.v <= 0 else float("inf")
-        return float(self.v * (self.n0 / n) ** self.beta)
+        if self.a <= 0 and self.b <= 0:
+            return 0.0
+        if n <= 0:
+            return float("inf")
+        x = self.n0 / n
+        return float(self.a * x + self.b * x * x)
+
+    def n_for(self, value: float) -> float:
+        """Smallest n with at(n) <= value (inf when value <= 0)."""
+        if self.a <= 0 and self.b <= 0:
+            return 0.0
+        if value <= 0:
+            return float("inf")
+        a, b = self.a, self.b
+        x = (-a + np.sqrt(a * a + 4 * b * value)) / (2 * b) if b > 0 else value / a
+        return float(self.n0 / x)
 
 
-def fit_curve(sizes: list[int], values: list[float], n0: int, beta_range=(1.0, 3.0)) -> SizeCurve:
-    """Least-squares fit of log value = log v - beta log(m / n0) over the
-    positive values; beta clipped to beta_range (1 when one size is positive)."""
+def fit_curve(sizes: list[int], values: list[float], n0: int) -> SizeCurve:
+    """Non-negative least squares of value = a (n0/m) + b (n0/m)^2 over the
+    sizes m, in relative error (values span orders of magnitude)."""
+    from scipy.optimize import nnls
     m = np.asarray(sizes, float)
     y = np.asarray(values, float)
     pos = y > 1e-15
     if not pos.any():
-        return SizeCurve(0.0, 1.0, n0)
-    x = np.log(m[pos] / n0)
-    ly = np.log(y[pos])
-    if pos.sum() >= 2 and np.ptp(x) > 0:
-        slope, intercept = np.polyfit(x, ly, 1)
-        beta = float(np.clip(-slope, *beta_range))
-    else:
-        beta = 1.0
-    # Intercept refit with the clipped slope so v is consistent with beta.
-    v = float(np.exp(np.mean(ly + beta * x)))
-    return SizeCurve(v, beta, n0)
+        return SizeCurve(0.0, 0.0, n0)
+    x = n0 / m[pos]
+    A = np.column_stack([x, x * x]) / y[pos][:, None]
+    coef, _ = nnls(A, np.ones(int(pos.sum())))
+    return SizeCurve(float(coef[0]), float(coef[1]), n0)
 
 
 @dataclass
@@ -131,8 +148,12 @@ def _gaps(H: np.ndarray, q: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def estimate(pilot: Pilot, sizes: tuple[float, ...] = (0.5, 1.0, 2.0), n_boot: int = 20,
              n_boot_joint: int = 60, n_boot_gap: int = 200, seed: int = 0,
-             weights0: dict[str, float] | None = None) -> Curves:
+             weights0: dict[str, float] | None = None, negligible: float = 0.0) -> Curves:
     """Bootstrap at several sizes; see the module docstring.
+
+    negligible: simulators whose joint-bootstrap weight CI stays under this
+    get no budget, so their own resampling is skipped (their curves are 0);
+    their weights still move with the other sources' noise.
 
     weights0: the pilot weights if already solved (e.g. by the conic solver);
     else solved here.
@@ -164,10 +185,11 @@ def estimate(pilot: Pilot, sizes: tuple[float, ...] = (0.5, 1.0, 2.0), n_boot: i
     j_a = objective(w_a, st_a)
 
     # Weights: one source resampled at a time, at every size.
-    zero = {s: SizeCurve(0.0, 1.0, n0[s]) for s in sources}
+    zero = {s: SizeCurve(0.0, 0.0, n0[s]) for s in sources}
     weight_mse: dict[str, dict[str, SizeCurve]] = {s: dict(zero) for s in sims}
     excess: dict[str, SizeCurve] = dict(zero)
-    for j in [REAL] + act:
+    budgeted = [s for s in act if weight_ci[s][1] > max(ZERO_WEIGHT, negligible)]
+    for j in [REAL] + budgeted:
         ms = [max(2, int(round(f * n0[j]))) for f in sizes]
         mse_by_size = np.zeros((len(ms), len(act)))
         exc_by_size = np.zeros(len(ms))
@@ -213,7 +235,7 @@ def estimate(pilot: Pilot, sizes: tuple[float, ...] = (0.5, 1.0, 2.0), n_boot: i
 
 def real_floor(pilot: Pilot, rng: np.random.Generator, n_rep: int = 30) -> SizeCurve | None:
     """Mean real-vs-real JS between two disjoint halves, at n and n/2 real
-    users; a plug-in bias that falls like 1/n (beta fitted, in [0.5, 1.5])."""
+    users; a plug-in bias that falls like 1/n."""
     rows = pilot.rows[REAL]
     n = len(rows)
     if n < 8:
@@ -230,4 +252,4 @@ def real_floor(pilot: Pilot, rng: np.random.Generator, n_rep: int = 30) -> SizeC
             vals.append(float(_gaps(a[None, :], b, lam)[0]))
         sizes.append(2 * h)
         means.append(float(np.mean(vals)))
-    return fit_curve(sizes, means, n, beta_range=(0.5, 1.5))
+    return fit_curve(sizes, means, n)

@@ -17,8 +17,9 @@ from .pilot import Pilot, pilot_from
 PLAN_SCHEMA = "ensemble-fit/plan/v1"
 METHOD = ("bootstrap at several sizes: each source resampled alone at {sizes} x its pilot n "
           "({n_boot} replicates per size, codebooks fixed, weights re-solved), per-source MSE fitted as "
-          "v (n0/n)^beta with beta in [1, 3] and summed over sources; weight CI now from a joint "
-          "bootstrap ({n_boot_joint} replicates); greedy allocation of the budget on the expected "
+          "a (n0/n) + b (n0/n)^2 (variance + squared bias) and summed over sources; weight CI now from a joint "
+          "bootstrap ({n_boot_joint} replicates); simulators whose weight CI stays under {negligible:g} "
+          "get nothing; greedy allocation of the budget on the expected "
           "reduction of weight MSE + mixture JS excess per unit of cost")
 NEVER = 10_000_000   # n beyond this is reported as unreachable (null)
 
@@ -34,6 +35,7 @@ class PlanConfig:
     n_boot: int = 20
     n_boot_joint: int = 60
     real_cost: float = 1.0               # a real user in simulated-conversation units
+    negligible_weight: float = 0.02      # weight CI under this at the pilot: dominated, no budget
     seed: int = 0
 
     def check(self) -> None:
@@ -47,6 +49,8 @@ class PlanConfig:
             raise ConfigError(f"--rounds must be an integer >= 1, got {self.rounds}")
         if self.n_boot < 4 or self.n_boot_joint < 10:
             raise ConfigError("the planner needs >= 4 replicates per size and >= 10 joint replicates")
+        if not (0 <= self.negligible_weight < 1):
+            raise ConfigError(f"--negligible-weight must be in [0, 1), got {self.negligible_weight}")
         if not self.sizes or any(f <= 0 for f in self.sizes):
             raise ConfigError(f"bootstrap sizes must be positive multiples of n, got {self.sizes}")
 
@@ -132,14 +136,14 @@ def _n_for_gap_target(c: Curves, s: str, n_real: float, target: float) -> tuple[
     room = allowed - r.at(n_real)
     if room <= 0:
         room = allowed / 2
-        need = c.n0[REAL] * (r.v / room) ** (1.0 / r.beta)
+        need = r.n_for(room)
         real_needed = int(math.ceil(need)) if need < NEVER else None
         if real_needed is None:
             return None, None
     g = c.gap_var[s]
     if g.v <= 0:
         return c.n0[s], real_needed
-    n = c.n0[s] * (g.v / room) ** (1.0 / g.beta)
+    n = g.n_for(room)
     return (int(math.ceil(n)) if n < NEVER else None), real_needed
 
 
@@ -172,10 +176,11 @@ def plan_pilot(pilot: Pilot, config: PlanConfig, costs: dict[str, float] | None 
     if config.budget_is_cost and not costs:
         raise ConfigError("a cost budget needs per-simulator costs (--metadata with 'cost')")
     curves = estimate(pilot, sizes=config.sizes, n_boot=config.n_boot, n_boot_joint=config.n_boot_joint,
-                      seed=config.seed, weights0=weights0)
+                      seed=config.seed, weights0=weights0, negligible=config.negligible_weight)
     budget = float(config.budget or 0.0)
     this_round = budget / config.rounds
-    alloc = allocate(curves, this_round, costs if config.budget_is_cost else None, config.objective)
+    alloc = allocate(curves, this_round, costs if config.budget_is_cost else None, config.objective,
+                     negligible=config.negligible_weight)
     return assemble(curves, alloc, config, costs, budget)
 
 
@@ -239,9 +244,12 @@ def assemble(curves: Curves, alloc: Allocation, config: PlanConfig, costs: dict[
         g_sd_after = curves.gap_sd(s, n_after[s], n_now[REAL])
         share = err_now[s] / total_err
         add = int(alloc.additional.get(s, 0))
-        if s in dom:
+        if s in dom and ci[1] <= ZERO_WEIGHT:
             reason = (f"dominated: weight 0 in all {config.n_boot_joint} bootstrap replicates at n={n_now[s]}; "
                       f"more of its conversations would not change the mixture")
+        elif s in dom:
+            reason = (f"dominated: weight CI [{ci[0]:.3f}, {ci[1]:.3f}] at n={n_now[s]} stays under "
+                      f"{config.negligible_weight:g}; it would be at most a sliver of the mixture")
         elif add > 0:
             reason = (f"weight {w:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]; its sampling noise is {share:.0%} of the "
                       f"reducible error, the most per {'unit of cost' if config.budget_is_cost else 'conversation'} "
@@ -295,19 +303,22 @@ def assemble(curves: Curves, alloc: Allocation, config: PlanConfig, costs: dict[
                        "described and embedded"]}
     return Plan(simulators=out, real=real, budget=budget, ranking=ranking, rounds=rounds,
                 method=METHOD.format(sizes=", ".join(f"{f:g}" for f in config.sizes), n_boot=config.n_boot,
-                                     n_boot_joint=config.n_boot_joint),
+                                     n_boot_joint=config.n_boot_joint, negligible=config.negligible_weight),
                 config=config.to_dict(), curves=curves_json(curves))
 
 
 def curves_json(c: Curves) -> dict:
     """The fitted curves, enough to redraw width-vs-n for every simulator."""
+    def ab(cv):
+        return {"a": cv.a, "b": cv.b}
     return {"n0": dict(c.n0), "sizes": list(c.sizes),
-            "weight_mse": {s: {j: {"v": cv.v, "beta": cv.beta} for j, cv in row.items() if cv.v > 0}
+            "model": "value(n) = a (n0/n) + b (n0/n)^2",
+            "weight_mse": {s: {j: ab(cv) for j, cv in row.items() if cv.v > 0}
                            for s, row in c.weight_mse.items()},
-            "excess_js": {j: {"v": cv.v, "beta": cv.beta} for j, cv in c.excess.items()},
-            "gap_var": {s: {"v": cv.v, "beta": cv.beta} for s, cv in c.gap_var.items()},
-            "gap_var_real": {s: {"v": cv.v, "beta": cv.beta} for s, cv in c.gap_var_real.items()},
-            "floor": None if c.floor is None else {"v": c.floor.v, "beta": c.floor.beta},
+            "excess_js": {j: ab(cv) for j, cv in c.excess.items()},
+            "gap_var": {s: ab(cv) for s, cv in c.gap_var.items()},
+            "gap_var_real": {s: ab(cv) for s, cv in c.gap_var_real.items()},
+            "floor": None if c.floor is None else ab(c.floor),
             "objective_js": c.objective}
 
 
