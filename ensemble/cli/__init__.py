@@ -252,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what the allocation reduces: weight error, mixture JS excess, or both (default)")
     g.add_argument("--plan-bootstrap", type=int, default=None, metavar="N",
                    help="replicates per size for the curves (default 20)")
+    g.add_argument("--negligible-weight", type=float, default=0.02, metavar="W",
+                   help="a simulator whose pilot weight CI stays under W gets no budget (default 0.02)")
     add_output_options(sp, json_result=False)
 
     sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
