@@ -58,6 +58,12 @@ class Representation:
     batch_size: int = 64
     embeddings: str | Path | None = None
 
+    def __post_init__(self):
+        # A bad server address is a usage error: say so before any data is read.
+        if self.extractor == "llm" and self.base_url:
+            from .facets.http import check_base_url
+            check_base_url(self.base_url)
+
     def build_extractor(self, cache_dir: Path):
         if self.extractor == "llm":
             from .facets.llm import LLMFacetExtractor

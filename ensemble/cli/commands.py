@@ -46,6 +46,8 @@ def loading_options(args=None) -> dict:
 
 def load_data(paths, args=None, reporter: Reporter | None = None):
     """Load, report what was skipped, and check there are real users and simulators."""
+    if args is not None and hasattr(args, "extractor"):
+        settings.representation(args)   # a bad --base-url is a usage error before any reading
     ds = load_conversations(list(paths), **loading_options(args))
     if reporter is not None:
         rep = ds.report
