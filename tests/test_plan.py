@@ -74,14 +74,16 @@ def test_fast_solver_matches_the_conic_solver(pilot):
     assert objective(w, st) <= ref.objective + 1e-7
 
 
-def test_fit_curve_recovers_a_power_law():
-    sizes = [50, 100, 200, 400]
-    c = fit_curve(sizes, [0.02 * (100 / m) ** 1.5 for m in sizes], n0=100)
-    assert c.v == pytest.approx(0.02, rel=1e-9) and c.beta == pytest.approx(1.5, rel=1e-9)
-    assert c.at(400) == pytest.approx(0.02 / 8, rel=1e-9)
-    # beta is clipped to [1, 3]; all-zero values give a zero curve
-    assert fit_curve(sizes, [0.02 * (100 / m) ** 0.5 for m in sizes], n0=100).beta == 1.0
-    assert fit_curve(sizes, [0, 0, 0, 0], n0=100).at(10) == 0.0
+def test_fit_curve_recovers_variance_and_bias_terms():
+    sizes = [50, 100, 200]
+    c = fit_curve(sizes, [0.02 * (100 / m) + 0.01 * (100 / m) ** 2 for m in sizes], n0=100)
+    assert c.a == pytest.approx(0.02, rel=1e-6) and c.b == pytest.approx(0.01, rel=1e-6)
+    assert c.at(400) == pytest.approx(0.02 / 4 + 0.01 / 16, rel=1e-6)
+    assert c.n_for(c.at(400)) == pytest.approx(400, rel=1e-6)
+    # pure variance: no bias term; all-zero values give a zero curve
+    v = fit_curve(sizes, [0.03 * (100 / m) for m in sizes], n0=100)
+    assert v.b == pytest.approx(0.0, abs=1e-9) and v.a == pytest.approx(0.03, rel=1e-6)
+    assert fit_curve(sizes, [0, 0, 0], n0=100).at(10) == 0.0
 
 
 def test_curves_shrink_with_n_and_weights_are_the_planted_ones(curves):
@@ -116,11 +118,17 @@ def test_plan_json_schema_and_fields(plan600):
     assert "## Generation plan" in markdown(plan600)
 
 
-def test_dominated_simulators_get_nothing(plan600):
+def test_dominated_simulators_get_nothing(plan600, curves):
     d = plan600.simulators["sim_D"]
     assert d.dominated and d.recommended_additional == 0
     assert d.weight_ci_now == [0.0, 0.0] and d.reason.startswith("dominated")
     assert plan600.budget["to_dominated"] == 0
+    for s, sp in plan600.simulators.items():
+        assert sp.dominated == (sp.weight_ci_now[1] <= 0.02)
+        if sp.dominated:
+            assert sp.recommended_additional == 0
+    # negligible=0: only a CI of exactly [0, 0] rules a simulator out
+    assert allocate(curves, 600, negligible=0.0).dominated == ["sim_D"]
     # The budget goes where the weight is: A and B get most of it.
     rec = plan600.recommended
     assert rec["sim_A"] + rec["sim_B"] >= 0.8 * sum(rec.values())
