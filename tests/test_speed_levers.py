@@ -191,3 +191,31 @@ def test_sweep_trials_record_codebook_time_and_fits(small_data):
     assert len(stats.codebook_seconds) == 3 and stats.codebook_fits == 0
     header = trials_csv(study, prep.facets).splitlines()[0].split(",")
     assert header[4:7] == ["duration_s", "codebook_s", "codebook_fits"]
+
+
+# ------------------------------------------------------------- precision
+
+def test_bf16_by_default_only_where_the_cpu_has_it():
+    from measure.embed import resolve_precision
+    from measure.errors import ConfigError
+    amx = "processor : 0\nflags : fpu sse avx2 avx512f amx_bf16 amx_tile\n"
+    zen4 = "flags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    avx2 = "flags : fpu sse avx avx2 fma\n"
+    assert resolve_precision("auto", "cpu", amx) == "bf16"
+    assert resolve_precision(None, "cpu", zen4) == "bf16"
+    assert resolve_precision("auto", "cpu", avx2) == "fp32"
+    assert resolve_precision("auto", "cuda", amx) == "fp32"   # GPUs: the model's own precision
+    assert resolve_precision("fp32", "cpu", amx) == "fp32"
+    assert resolve_precision("bf16", "cpu", avx2) == "bf16"
+    with pytest.raises(ConfigError, match="auto, fp32 or bf16"):
+        resolve_precision("int8", "cpu", avx2)
+
+
+def test_bf16_vectors_have_their_own_cache_key(monkeypatch, tmp_path):
+    import measure.embed as E
+    monkeypatch.setenv("ENSEMBLE_FIT_EMBED_PRECISION", "fp32")
+    fp32 = E.Embedder(cache_dir=tmp_path)
+    monkeypatch.setenv("ENSEMBLE_FIT_EMBED_PRECISION", "bf16")
+    bf16 = E.Embedder(cache_dir=tmp_path)
+    assert bf16.key == fp32.key + "-bf16" and bf16.precision == "bf16"
+    assert bf16.cache.folder != fp32.cache.folder
