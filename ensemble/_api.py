@@ -121,7 +121,7 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
           measure_config: MeasureConfig | None = None, fit_config: FitConfig | None = None,
           representation: Representation | None = None, cache_dir: str | Path | None = None,
           costs: dict[str, float] | None = None, tune_pca: bool = False, tune_divergence: bool = False,
-          resolutions: tuple[int, ...] | None = None,
+          resolutions: tuple[int, ...] | None = None, new_study: bool = False,
           on_trial: Callable | None = None, progress: bool | Reporter = False) -> SweepResult:
     """Tune k per facet and the facet weights with Optuna.
 
@@ -148,6 +148,9 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
         ``heldout_fraction`` must be > 0 (default here 0.3).
     tune_pca, tune_divergence : bool
         Also search the PCA variance, and js against kl_forward.
+    new_study : bool
+        Allow a storage file that exists but holds no study (emptied or
+        truncated); without it such a file is refused, not silently restarted.
     on_trial : callable, optional
         ``on_trial(study, trial)`` after each trial (progress display).
 
@@ -168,7 +171,7 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
     import optuna
 
     from .tune.objective import SweepContext
-    from .tune.storage import n_complete, open_storage
+    from .tune.storage import n_complete, open_sweep_storage, storage_errors
     from .tune.study import open_study, run_study, summarize
     from .tune.yardstick import RESOLUTIONS
 
@@ -181,7 +184,8 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
     reporter = _reporter(progress)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     # A bad storage URL fails now, not after the slow preparation.
-    store = open_storage(storage) if storage else optuna.storages.InMemoryStorage()
+    store = open_sweep_storage(storage, study_name, new_study) if storage else optuna.storages.InMemoryStorage()
+    guard = storage_errors(storage or "in-memory")   # a storage failing mid-sweep: one line, not a traceback
     t0 = time.perf_counter()
     if isinstance(data, Prepared):
         prep = data
@@ -193,11 +197,12 @@ def sweep(data: Dataset | Prepared, *, n_trials: int | None = 50, timeout: float
                                  tune_divergence=tune_divergence, resolutions=resolutions or RESOLUTIONS)
     t_prep = time.perf_counter() - t0
     # The settings `ensemble-fit run` would use are trial 0 of a new study.
-    study = open_study(store, study_name, seed=mconf.seed, default_params=ctx.default.params(ctx.space))
-    before = n_complete(study)
-    if before:
-        reporter.log(f"resuming study '{study_name}': {before} trials already complete")
-    stats = run_study(study, ctx, n_trials, timeout, on_trial=on_trial)
+    with guard:
+        study = open_study(store, study_name, seed=mconf.seed, default_params=ctx.default.params(ctx.space))
+        before = n_complete(study)
+        if before:
+            reporter.log(f"resuming study '{study_name}': {before} trials already complete")
+        stats = run_study(study, ctx, n_trials, timeout, on_trial=on_trial)
     if stats.errors and not stats.trial_seconds:
         raise EnsembleFitError(f"every trial of this run failed ({len(stats.errors)}); "
                                f"first error: {stats.errors[0]}")

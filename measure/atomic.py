@@ -174,21 +174,28 @@ def unique_tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
 
 
+class LockBusy(EnsembleFitError):
+    """A non-blocking `file_lock` found the lock held by another process."""
+
+
 @contextlib.contextmanager
-def file_lock(path: str | Path):
+def file_lock(path: str | Path, blocking: bool = True):
     """Hold an exclusive lock on the file `path` (created if needed) for the block.
 
     A cross-platform OS lock (`filelock`): the kernel drops it when the
     holder dies, so a killed run never leaves a stale lock. Where the lock
     file cannot be created (a read-only cache) the block runs unlocked and
-    the context value is False: it cannot write the cache either.
+    the context value is False: it cannot write the cache either. With
+    ``blocking=False`` a lock held elsewhere raises `LockBusy` at once.
     """
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(path))
-        lock.acquire()
+        lock.acquire(timeout=-1 if blocking else 0)
+    except Timeout:
+        raise LockBusy(f"{path} is locked by another process") from None
     except OSError:
         yield False
         return

@@ -12,6 +12,7 @@ from . import __version__
 from .atomic import write_bytes, write_json, write_text
 from .conversation import fingerprint
 from .pipeline import MIN_CONVERSATIONS, REAL, Measurement
+from .run_folder import measurement_run_id, run_id
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"
 METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
@@ -19,6 +20,7 @@ METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
 
 def measure_json(m: Measurement, extra: dict | None = None) -> dict:
     prep = m.prep
+    fp = fingerprint(prep.conversations)
     counts = {REAL: int(len(prep.rows_of(REAL)))}
     counts.update({s: int(len(prep.rows_of(s))) for s in prep.simulators})
     out = {
@@ -44,7 +46,9 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
         "dropped": [{"id": d[0], "source": d[1], "facet": d[2], "reason": d[3]} for d in prep.dropped],
         "config": m.config.to_dict(),
         "representation": prep.representation,
-        "data_fingerprint": fingerprint(prep.conversations),
+        "data_fingerprint": fp,
+        # Every output of the run carries it (weights.json, explain.json ...): `report` refuses mixed folders.
+        "run_id": run_id(fp, m.config.to_dict(), prep.representation),
         "units": {"js": "bits", "js_nats": "nats", "kl_forward": "nats, KL(real || sim), alpha=1/k",
                   "kl_backward": "nats, KL(sim || real), alpha=1/k", "tv": "[0,1]", "hellinger": "[0,1]"},
     }
@@ -86,6 +90,7 @@ def distributions_npz(m: Measurement) -> bytes:
             arrays[f"{f}/{s}"] = p
     arrays["sources"] = np.array([REAL] + m.prep.simulators)
     arrays["facets"] = np.array(m.prep.facets)
+    arrays["run_id"] = np.array(measurement_run_id(m))
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()

@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit(sp)
     sp.add_argument("--storage", default=None, help="Optuna storage URL (default sqlite:///DIR/sweep.db)")
     sp.add_argument("--study", default=None, help="study name (default ensemble-fit)")
+    sp.add_argument("--new-study", action="store_true",
+                    help="start a new study in a storage file that exists but holds no study (an emptied or "
+                         "truncated database is refused without it, so a sweep never silently starts over)")
     sp.add_argument("--n-trials", type=int, default=None, metavar="N",
                     help="complete trials the study should hold in total, over all runs and workers "
                          "(default 50); a rerun with a larger N adds trials, a smaller one runs none")
@@ -282,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         from ensemble.cli import commands as jobs
-        return getattr(jobs, f"cmd_{args.command}")(args) or 0
+        with _output_folder(args):
+            return getattr(jobs, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
         message = str(exc)
         if isinstance(exc, InputError) and exc.line is not None \
@@ -314,6 +318,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {escape_control(str(exc))}\n(traceback written to {log}; "
               "please report it; set ENSEMBLE_FIT_DEBUG=1 to see it here)", file=sys.stderr)
         return 70
+
+
+# Commands that write a run folder hold it for the whole run: one run per folder.
+_FOLDER_OF = {"measure": "out", "run": "out", "sweep": "out", "plan": "out", "report": "run_dir"}
+
+
+def _output_folder(args):
+    """The lock on the folder this command writes (measure.run_folder), or a no-op."""
+    import contextlib
+
+    from measure.run_folder import hold_output_folder
+    attr = _FOLDER_OF.get(args.command)
+    folder = getattr(args, attr, None) if attr else None
+    if folder is None or (args.command == "report" and not Path(folder).is_dir()):
+        return contextlib.nullcontext()   # report's own error names the missing folder
+    return hold_output_folder(folder, command=args.command, reader=args.command == "report")
 
 
 def _print_error(message: str) -> None:

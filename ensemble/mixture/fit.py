@@ -21,6 +21,7 @@ from ensemble.weights_file import SCHEMA as WEIGHTS_SCHEMA
 from measure import __version__
 from measure.atomic import write_json
 from measure.conversation import fingerprint
+from measure.run_folder import measurement_run_id
 from measure.errors import ConfigError
 from measure.pipeline import Measurement
 from measure.progress import QUIET
@@ -179,6 +180,7 @@ def weights_json(m: Measurement, out: FitOutcome, cfg: FitConfig, measure_config
         "uncovered_tasks": out.uncovered_tasks,
         "config": {"fit": cfg.to_dict(), "measure": measure_config},
         "data_fingerprint": fingerprint(m.prep.conversations),
+        "run_id": measurement_run_id(m),   # the measurement's: measure.json carries the same
     }
     if out.costs:
         data["expected_cost_per_conversation"] = float(sum(res.weights[s] * out.costs.get(s, 0.0) for s in prob.names))

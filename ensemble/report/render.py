@@ -25,6 +25,7 @@ from .explain import explain as explain_measurement
 from measure.atomic import write_bytes, write_json, write_text
 from measure.errors import EnsembleFitError
 from measure.pipeline import FLOOR_NOTE, TOO_FEW
+from measure.run_folder import check_run_folder, measurement_run_id
 
 PLOTS_DIR = "plots"
 
@@ -478,8 +479,22 @@ def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
     else:
         wj = _read_json(run_dir / "weights.json")
         weights = wj["weights"] if wj else None
-    return [write_json(run_dir / "explain.json", explain_measurement(measurement, weights)),
-            write_json(run_dir / "simmap.json", simmap_mod.from_measurement(measurement))]
+    from measure.conversation import fingerprint
+    # The run's id and fingerprint, like measure.json's: `report` refuses a folder that mixes runs.
+    ids = {"data_fingerprint": fingerprint(measurement.prep.conversations),
+           "run_id": measurement_run_id(measurement)}
+    return [write_json(run_dir / "explain.json", {**explain_measurement(measurement, weights), **ids}),
+            write_json(run_dir / "simmap.json", {**simmap_mod.from_measurement(measurement), **ids})]
+
+
+def _same_run(run_dir: Path, measure: dict, npz: dict | None) -> dict | None:
+    """distributions.npz when it is measure.json's (its run_id entry), else None."""
+    if npz is None:
+        return None
+    rid = npz.get("run_id")
+    if rid is not None and measure.get("run_id") and str(rid) != measure["run_id"]:
+        check_run_folder(run_dir, {"measure.json": measure, "distributions.npz": {"run_id": str(rid)}})
+    return npz
 
 
 def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: str | Path | None = None
@@ -503,8 +518,11 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: 
     weights = _read_json(run_dir / "weights.json")
     explain = _read_json(run_dir / "explain.json")
     simmap = _read_json(run_dir / "simmap.json")
+    check_run_folder(run_dir, {"measure.json": measure, "weights.json": weights, "explain.json": explain})
+    if simmap is not None and simmap.get("run_id") != measure.get("run_id"):
+        simmap = None  # another run's (or an older version's) map: rebuilt from this run's files
     if simmap is None:
-        simmap = simmap_mod.from_files(measure, _read_npz(run_dir / "distributions.npz"))
+        simmap = simmap_mod.from_files(measure, _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz")))
     check = None
     if assigned is not None:
         dists = _read_npz(run_dir / "distributions.npz")

@@ -10,7 +10,7 @@ from optuna.trial import FrozenTrial
 from measure.errors import ConfigError
 
 from .outputs import top_table
-from .storage import DEFAULT_STUDY, mask_url, n_complete, open_storage, storage_url
+from .storage import DEFAULT_STUDY, open_sweep_storage, mask_url, n_complete, storage_url
 from .study import DEFAULT_N_TRIALS, default_noise, noise_verdict
 from .yardstick import RESOLUTIONS
 
@@ -51,7 +51,8 @@ def run_sweep_command(args) -> int:
         raise ConfigError("the sweep scores trials on held-out real users: --heldout must be > 0")
     out = Path(args.out)
     url = storage_url(out, opts.get("storage"))
-    storage = open_storage(url)   # fail on a bad URL before loading and preparing
+    # Fail on a bad URL, an unwritable or emptied storage before loading and preparing.
+    storage = open_sweep_storage(url, opts["study"], new_study=getattr(args, "new_study", False))
     results = commands._results(args)
     note = already_complete_note(storage, opts["study"], opts.get("n_trials"), url)
     if note:
@@ -83,7 +84,7 @@ def run_sweep_command(args) -> int:
                        measure_config=mconf, fit_config=fconf, representation=settings.representation(args),
                        cache_dir=commands._cache(args), costs=costs, tune_pca=opts["tune_pca"],
                        tune_divergence=opts["tune_divergence"], resolutions=opts["resolutions"],
-                       on_trial=on_trial, progress=reporter)
+                       new_study=getattr(args, "new_study", False), on_trial=on_trial, progress=reporter)
     for e in result.errors[:3]:
         reporter.warn(f"a trial failed: {e}")
     if result.gave_up_waiting:
