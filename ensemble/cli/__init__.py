@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_options(sp)
 
     sp = sub.add_parser("report", help="write report.html and report.md for a run folder")
-    sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sp.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by run or measure")
     sp.add_argument("--assigned", type=Path, default=None, metavar="OUT",
                     help="an assigned dataset (or its .assignment.json, or a saved sampler state): show its "
                          "realized mixture and predicted gap next to the fitted one")

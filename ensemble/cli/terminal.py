@@ -120,7 +120,6 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
     if auc:
         columns.append(("AUC", "right", False))
     columns.append(("seed std", "right", False))
-    n_main = len(columns)
     columns += [(f, "right", False) for f in facets]
     rows = []
     for r, s in enumerate(ranking, 1):
@@ -138,17 +137,18 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
         row.append(_f((measure.get("codebook_seed_spread") or {}).get(s, {}).get("std")))
         rows.append(row + [_f(g[f]["js"], 3) for f in facets])
     title = f"Behavioural gap to real users (JS, bits; real-vs-real floor {floor:.4f})"
-    main, rest = list(range(n_main)), list(range(n_main, len(columns)))
     caption = ("gap: facet-weighted JS (0 = same behaviour as real users); " + FLOOR_NOTE
                + ("; AUC: a classifier telling the simulator from real users (0.5 = cannot)" if auc else ""))
     layouts = [_table(title, columns, rows, False), _table(title, columns, rows, True)]
-    # Narrow: the headline columns, then the per-facet columns, split as often as needed.
-    for n_per in (len(rest), (len(rest) + 1) // 2, 2, 1):
+    # Narrow: the headline columns (rank, name, n, gap, CI, x floor) first,
+    # then the AUC, seed std and per-facet JS in as few tables as fit.
+    main, rest = list(range(6)), list(range(6, len(columns)))
+    more = "Per facet (JS, bits)" + (", AUC" if auc else "") + " and codebook seed std"
+    for n_per in sorted({len(rest), (len(rest) + 1) // 2, (len(rest) + 2) // 3, 2, 1}, reverse=True):
         parts = [main] + [rest[i:i + n_per] for i in range(0, len(rest), n_per)]
         tables = []
         for j, (cols, rws) in enumerate(_split(columns, rows, 1, parts)):
-            tables.append(_table(title if j == 0 else "Gap per facet (JS, bits)", cols, rws,
-                                 True, caption=caption if j == 0 else None))
+            tables.append(_table(title if j == 0 else more, cols, rws, True, caption=caption if j == 0 else None))
         layouts.append(_group(*tables))
     return Fit(*layouts)
 

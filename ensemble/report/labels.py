@@ -14,7 +14,9 @@ rule extractor writes each description as a list of closed-vocabulary phrases
    with A the average cluster size and f the phrase's count over all
    clusters, so a label names what sets the cluster apart.
 3. Choice. The best-scoring phrases that most members share (at least
-   `min_share` of them, so a label describes the cluster, not a corner of it).
+   `min_share` of them, so a label describes the cluster, not a corner of
+   it); the first phrase may be carried by fewer, at a discount, so a
+   cluster that mixes two behaviours is named by the distinctive one.
 4. Distinct within a facet. When two clusters would get the same label, each
    adds the phrase that separates it from the other most (largest share here
    minus share there), until every label differs.
@@ -108,9 +110,11 @@ def split_phrases(text: str) -> list[str]:
             if cm:
                 phrase = f"{cm.group(1)} in {cm.group(2)} turn{'' if cm.group(2) == '1' else 's'}"
             else:
-                # A short item needs its slot ("tone: calm"); so does a turn's
-                # position ("turn 2: inform negate").
-                keep_slot = slot is not None and (len(item.split()) < _SELF_EXPLAINING_ITEM_WORDS or "turn" in slot)
+                # A short item needs its slot ("tone: calm"); so do a turn's
+                # position ("turn 2: inform negate") and a second framing
+                # ("framing: also direct questions").
+                keep_slot = slot is not None and (len(item.split()) < _SELF_EXPLAINING_ITEM_WORDS or "turn" in slot
+                                                  or item.startswith("also "))
                 phrase = f"{slot}: {item}" if keep_slot else item
             if phrase not in out:
                 out.append(phrase)
@@ -203,9 +207,10 @@ def _add_term(chosen: list[int], v: int, terms: Sequence[str], words: bool = Fal
 
 def choose_terms(scores: np.ndarray, share: np.ndarray, terms: Sequence[str], n: int,
                  min_share: float, min_relative: float = 0.2, words: bool = False) -> list[list[int]]:
-    """Per cluster, the n best-scoring terms that at least `min_share` of its
-    rows carry (the best-scoring ones when none does) and that score at least
-    `min_relative` of the cluster's best term; a term contained in a
+    """Per cluster, the n best-scoring terms: the first ranked by score times
+    min(1, share / min_share)^2, the others among terms at least `min_share`
+    of its rows carry and scoring at least `min_relative` of the cluster's
+    best; a term contained in a
     chosen one is skipped, so a label does not say one thing twice. Ties go
     to the earlier term of the sorted vocabulary. `words`: terms are word
     n-grams, and one sharing a word with a chosen term is skipped too."""
@@ -213,9 +218,18 @@ def choose_terms(scores: np.ndarray, share: np.ndarray, terms: Sequence[str], n:
     for c in range(scores.shape[0]):
         order = np.lexsort((np.arange(scores.shape[1]), -scores[c]))
         order = [int(v) for v in order if scores[c, v] > 0]
-        # A term far below the best one adds words, not meaning.
-        order = [v for v in order if scores[c, v] >= min_relative * scores[c, order[0]]]
-        wide = [v for v in order if share[c, v] >= min_share] or order
+        if not order:
+            out.append([])
+            continue
+        # The first term may be carried by fewer than `min_share` of the rows,
+        # its score discounted in proportion (squared): in a cluster that
+        # mixes two behaviours, the distinctive one names it. The others
+        # must be carried by most rows, and score within `min_relative` of
+        # the best (far below it, a term adds words, not meaning).
+        rank = scores[c] * np.minimum(1.0, share[c] / min_share) ** 2
+        first = max(order, key=lambda v: (rank[v], -v))
+        wide = [first] + [v for v in order if v != first and share[c, v] >= min_share
+                          and scores[c, v] >= min_relative * scores[c, order[0]]]
         chosen: list[int] = []
         for v in wide:
             if len(chosen) >= n:

@@ -45,6 +45,16 @@ def _short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
+def _wrapped(text: str, width: int = 38, lines: int = 3) -> str:
+    """A tick label on up to `lines` lines (cluster labels are phrases; a cut
+    one loses the phrase that tells two clusters apart)."""
+    import textwrap
+    out = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    if len(out) > lines:
+        out = out[:lines - 1] + [_short(" ".join(out[lines - 1:]), width)]
+    return "\n".join(out)
+
+
 @_styled
 def ranking_plot(measure: dict) -> bytes:
     """Overall gap per simulator with 95% CI whiskers and the real-vs-real noise floor."""
@@ -152,14 +162,20 @@ def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8
 
     `source` defaults to the mixture when there is one, else the first simulator.
     """
+    return _png(status_figure(explain, facet, source, n))
+
+
+@_styled
+def status_figure(explain: dict, facet: str, source: str | None = None, n: int = 8) -> Figure:
+    """The figure of `status_plot`."""
     fx = explain["facets"][facet]
     source = source or explain.get("mixture") or explain["simulators"][0]
     rows = fx["sources"][source]["clusters"]
     rows = sorted(rows, key=lambda r: (-abs(r["p_sim"] - r["p_real"]), r["cluster"]))[:n]
     labels = {c["id"]: c["label"] for c in fx["clusters"]}
-    names = [f"#{r['cluster']} {_short(labels.get(r['cluster'], ''))}" for r in rows]
+    names = [_wrapped(f"#{r['cluster']} {labels.get(r['cluster'], '')}") for r in rows]
     y = np.arange(len(rows))[::-1]
-    fig = Figure(figsize=(8, 0.5 * len(rows) + 1.5))
+    fig = Figure(figsize=(8, 0.62 * len(rows) + 1.8))
     ax = fig.add_subplot()
     h = 0.38
     ax.barh(y + h / 2, [r["p_real"] for r in rows], height=h, color=REAL_COLOR)
@@ -176,5 +192,8 @@ def status_plot(explain: dict, facet: str, source: str | None = None, n: int = 8
     shown = sorted({r["status"] for r in rows}, key=lambda s: list(STATUS_COLORS).index(s))
     handles = [Patch(color=REAL_COLOR, label="real users")] + \
         [Patch(color=STATUS_COLORS[s], label=f"{source}: {s}") for s in shown]
-    ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=8)
-    return _png(fig)
+    # Below the axes: inside, it covered bars and their status words.
+    # 0.55 inch under the axes: below the x label (axes are 0.77 of the figure's height)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / (0.77 * fig.get_figheight())),
+              ncol=min(4, len(handles)), frameon=False, fontsize=8)
+    return fig

@@ -73,7 +73,8 @@ def _f(x, nd: int = 4) -> str:
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    # "<0.1%", not "0.0%": a share too small to print is still not zero
+    return "-" if x is None else ("<0.1%" if 0 < x < 0.0005 else f"{100 * x:.1f}%")
 
 
 def _p(x) -> str:
@@ -86,41 +87,70 @@ def _safe(name: str) -> str:
 
 # --------------------------------------------------------------- sections
 
+def _top_behaviours(explain: dict | None, kind: str, n: int = 3) -> list[tuple[str, dict]]:
+    """The n largest findings over every facet: missed (largest shortfall of
+    even the closest simulator first) or hallucinated (largest excess first)."""
+    if not explain:
+        return []
+    key = "min_shortfall" if kind == "missed" else "max_excess"
+    found = [(f, d) for f, fx in explain["facets"].items() for d in (fx.get("summary") or {}).get(kind, [])]
+    return sorted(found, key=lambda fd: (-fd[1][key], fd[0], fd[1]["cluster"]))[:n]
+
+
 def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) -> list:
+    """The answers first: closest simulator, mixture to use, its gain with a
+    CI, the top 3 missed and top 3 hallucinated behaviours."""
     items = []
     best = measure["ranking"][0] if measure["ranking"] else None
     floor = measure["noise_floor"]["overall"]
-    if weights:
-        w = weights["weights"]
-        mix = ", ".join(f"{s} {w[s]:.3f}" for s in sorted(w, key=lambda s: (-w[s], s)) if w[s] >= 0.0005)
-        items.append(f"Best mixture of simulators: {mix}.")
-        h = weights.get("heldout")
-        if h:
-            items.append(f"On held-out real users the mixture scores JS {_f(h['mixture_js'])}{_ci(h, 'mixture_js_ci')} "
-                         f"against {_f(h['best_single']['js'])}{_ci(h, 'best_single_js_ci')} for the best single "
-                         f"simulator ({h['best_single']['name']}): a gain of {_f(h['gain_vs_best_single'])} bits"
-                         f"{_ci(h, 'gain_ci')}" + (f", one-sided p = {h['gain_p']:.3f} (paired bootstrap)"
-                                                   if h.get("gain_p") is not None else "") + ".")
     if best:
         g = measure["gap"][best]["overall"]
-        items.append(f"Closest single simulator: {best}, JS {_f(g['js'])} "
-                     f"(95% CI {_f(g['js_ci'][0])} to {_f(g['js_ci'][1])}).")
-    items.append(f"Noise floor: JS {_f(floor['js'])} (95th percentile {_f(floor.get('js_p95'))}); "
-                 f"{FLOOR_NOTE}.")
+        times = f", {g['js'] / floor['js']:.1f} x the noise floor" if floor["js"] > 0 else ""
+        items.append(f"Closest simulator: {best}, JS {_f(g['js'])} (95% CI {_f(g['js_ci'][0])} to "
+                     f"{_f(g['js_ci'][1])}){times}.")
+    if weights:
+        w, wci = weights["weights"], weights.get("weights_ci") or {}
+        mix = ", ".join(f"{s} {w[s]:.3f}" + (f" ({wci[s][0]:.3f} to {wci[s][1]:.3f})" if s in wci else "")
+                        for s in sorted(w, key=lambda s: (-w[s], s)) if w[s] >= 0.0005)
+        items.append(f"Mixture to use: {mix} (weight, 95% CI; weights.json holds it for training loops).")
+        h = weights.get("heldout")
+        if h:
+            items.append(f"Gain on held-out real users: the mixture scores JS {_f(h['mixture_js'])}"
+                         f"{_ci(h, 'mixture_js_ci')} against {_f(h['best_single']['js'])}"
+                         f"{_ci(h, 'best_single_js_ci')} for the best single simulator ({h['best_single']['name']}): "
+                         f"{_f(h['gain_vs_best_single'])} bits better{_ci(h, 'gain_ci')}"
+                         + (f", one-sided p = {h['gain_p']:.3f} (paired bootstrap)" if h.get("gain_p") is not None
+                            else "") + ".")
+    note = FLOOR_NOTE.split(": ", 1)[1] if FLOOR_NOTE.startswith("noise floor: ") else FLOOR_NOTE
+    items.append(f"Noise floor: JS {_f(floor['js'])} (95th percentile {_f(floor.get('js_p95'))}), {note}.")
     if explain:
-        for f, fx in explain["facets"].items():
-            labels = {c["id"]: c["label"] for c in fx["clusters"]}
-            for c in fx["missed_by_all"]:
-                mass = next(x["mass"][explain["real"]] for x in fx["clusters"] if x["id"] == c)
-                who = "every simulator and the mixture" if explain.get("mixture") else "every simulator"
-                items.append(f"Real behaviour that {who} miss or under-represent ({f} facet): "
-                             f"cluster #{c} \"{labels[c]}\", {_pct(mass)} of real users.")
+        mix = explain.get("mixture")
+        missed = _top_behaviours(explain, "missed")
+        for i, (f, d) in enumerate(missed, 1):
+            m = (f"; the mixture: {_pct(d['p_mixture'])}, {_mixture_status(d)}" if mix else "")
+            items.append(f"Missed #{i} ({f}): cluster #{d['cluster']} \"{d['label']}\", {_pct(d['p_real'])} of real "
+                         f"users; no simulator supplies it, the closest is {d['closest']} with "
+                         f"{_pct(d['p_closest'])}{m}.")
+        if not missed:
+            items.append("Missed: none; every real behaviour is supplied by at least one simulator.")
+        hall = _top_behaviours(explain, "hallucinated")
+        for i, (f, d) in enumerate(hall, 1):
+            m = (f"; the mixture: {_pct(d['p_mixture'])}, {_mixture_status(d)}" if mix else "")
+            items.append(f"Hallucinated #{i} ({f}): cluster #{d['cluster']} \"{d['label']}\", {_pct(d['p_most'])} of "
+                         f"{d['most']}'s conversations against {_pct(d['p_real'])} of real users{m}.")
+        if not hall:
+            items.append("Hallucinated: none; no simulator shows a behaviour real users lack.")
     return [Heading(2, "Summary"), Bullets(items),
-            Para("How to read this: each conversation is described along behaviour facets; descriptions "
+            Para("Method: each conversation is described along behaviour facets; descriptions "
                  "are grouped into clusters shared by all sources, and a source's behaviour is its share of "
                  "conversations per cluster. The gap is the Jensen-Shannon divergence (JS, bits, 0 = same "
-                 "behaviour, 1 = disjoint) between real users' and a simulator's shares. Gaps near the noise "
-                 "floor are as small as two samples of real users differ.")]
+                 "behaviour, 1 = disjoint) between real users' and a simulator's shares.")]
+
+
+def _mixture_status(d: dict) -> str:
+    """The mixture's status in a cluster; a cluster neither real users nor the
+    mixture show has none, and is named so instead of a dash."""
+    return d.get("mixture_status") or "absent from both"
 
 
 def _ci(d: dict, key: str) -> str:
@@ -280,14 +310,14 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
                              f"{f}: real vs {focus} mass per cluster"))
         mix, real = explain.get("mixture"), explain["real"]
         summ = fx.get("summary") or {"missed": [], "hallucinated": []}
-        mix_cells = lambda d: [_pct(d["p_mixture"]), d["mixture_status"] or "-"] if mix else ["-", "-"]  # noqa: E731
+        mix_cells = lambda d: [_pct(d["p_mixture"]), _mixture_status(d)] if mix else ["-", "-"]  # noqa: E731
         if summ["missed"]:
             out.append(Table(["cluster", "label", "real share", "closest simulator", "its share",
                               "mixture share", "mixture status"],
                              [[f"#{d['cluster']}", d["label"], _pct(d["p_real"]), d["closest"], _pct(d["p_closest"]),
                                *mix_cells(d)] for d in summ["missed"]],
                              "Real behaviour no simulator supplies: every simulator misses or under-represents it, "
-                             "so no mixture of them can"))
+                             "so no mixture of them can supply it."))
         else:
             out.append(Para("Every real behaviour of this facet is supplied by at least one simulator."))
         if summ["hallucinated"]:
@@ -296,18 +326,18 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
                              [[f"#{d['cluster']}", d["label"], _pct(d["p_real"]), d["most"], _pct(d["p_most"]),
                                ", ".join(s for s in d["hallucinated_by"] if s != d["most"]) or "-", *mix_cells(d)]
                               for d in summ["hallucinated"]],
-                             "Behaviour simulators invent or overdo (largest excess first)"))
+                             "Behaviour simulators invent or overdo (largest excess first)."))
         head = ["source", "cluster", "label", "status", "real share", "sim share", "adj. p"]
         if mix:
             rows = _cluster_rows(fx["top_missed"][mix], mix) + _cluster_rows(fx["top_hallucinated"][mix], mix)
-            out.append(Table(head, rows, "Where the mixture still differs from real users") if rows
+            out.append(Table(head, rows, "Where the mixture still differs from real users.") if rows
                        else Para("The mixture shows no significant difference from real users in this facet."))
         missed = [r for s in explain["simulators"] for r in _cluster_rows(fx["top_missed"][s][:n_per_source], s)]
         hall = [r for s in explain["simulators"] for r in _cluster_rows(fx["top_hallucinated"][s][:n_per_source], s)]
         out.append(Details(f"Per simulator: largest misses and excesses ({f})", [
-            Table(head, missed, "Missed or under-represented real behaviour (largest shortfall first)")
+            Table(head, missed, "Missed or under-represented real behaviour (largest shortfall first).")
             if missed else Para("No significantly missed behaviour."),
-            Table(head, hall, "Hallucinated or over-represented behaviour (largest excess first)")
+            Table(head, hall, "Hallucinated or over-represented behaviour (largest excess first).")
             if hall else Para("No significantly hallucinated behaviour.")]))
         named = sorted({d["cluster"] for d in summ["missed"] + summ["hallucinated"]} |
                        {x["cluster"] for s in explain["sources"]
@@ -317,11 +347,14 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
             for c in named:
                 ci = labels[c]
                 ex = " / ".join(f"[{e['source']} {e['id']}] {e['snippet']}" for e in ci["examples"])
-                crow.append([f"#{c}", ci["label"], str(ci["size"]), _pct(ci["mass"][real]),
-                             _pct(ci["mass"][mix]) if mix else "-", ex])
+                crow.append([f"#{c}", ci["label"], ci.get("description", ""), str(ci["size"]),
+                             _pct(ci["mass"][real]), _pct(ci["mass"][mix]) if mix else "-", ex])
             out.append(Details(f"Clusters named above, with example conversations ({f})", [
-                Table(["cluster", "label (c-TF-IDF terms)", "members", "real share", "mixture share",
-                       "examples (first user turns)"], crow)]))
+                Table(["cluster", "label (its most distinctive phrases)", "typical description", "members",
+                       "real share", "mixture share", "examples (first user turns)"], crow,
+                      "A label names what sets the cluster apart from the facet's other clusters; the typical "
+                      "description is the member nearest the cluster's centre, and the examples are the "
+                      "conversations nearest it.")]))
     return out
 
 
@@ -334,8 +367,8 @@ def simmap_blocks(simmap: dict | None, measure: dict) -> list:
                     "than either alone."))
     out.append(Image("simmap.png", plots.pairwise_plot(simmap, measure), "pairwise JS heatmap with dendrogram"))
     pairs = lambda ps: [[p["a"], p["b"], _f(p["js"])] for p in ps]  # noqa: E731
-    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_alike"]), "Most alike pairs"))
-    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_distinct"]), "Most distinct pairs"))
+    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_alike"]), "Most alike pairs."))
+    out.append(Table(["simulator", "simulator", "JS"], pairs(simmap["most_distinct"]), "Most distinct pairs."))
     comp = simmap.get("complementary") or {}
     if comp.get("pairs"):
         out.append(Table(["simulator a", "simulator b", "JS a", "JS b", "JS 50/50", "gain"],
@@ -348,7 +381,42 @@ def simmap_blocks(simmap: dict | None, measure: dict) -> list:
     grows = [[attr, g, str(v["n"]), _f(v["mean_js"]), _f(v["min_js"]), _f(v["max_js"])]
              for attr in ("family", "size") for g, v in (groups.get(attr) or {}).items()]
     if grows:
-        out.append(Table(["by", "group", "n", "mean JS", "min JS", "max JS"], grows, "Gap by family and size"))
+        out.append(Table(["by", "group", "n", "mean JS", "min JS", "max JS"], grows, "Gap by family and size."))
+    return out
+
+
+# One line per section, right under its heading (keyed by the heading's start).
+HOW_TO_READ = {
+    "Summary": "the answers first; every number has its 95% CI, and the sections below hold the details.",
+    "1. Ranking": "lower is closer to real users (JS 0 = the same behaviour, 1 = nothing in common); two "
+                  "simulators whose CIs overlap are not clearly apart; 'x floor' is the gap in units of the "
+                  "noise floor, so 1 means as close as two samples of real users.",
+    "1b.": "AUC 0.5 means a classifier cannot tell the simulator from real users, 1.0 that every "
+           "conversation gives it away; compare it with the floor, the same classifier on real users alone.",
+    "2. Gap per facet": "each column is one kind of behaviour; a cell far above the noise-floor row is where the "
+                        "simulator is off.",
+    "3. The mixture": "the weights are the share of training conversations to draw from each simulator; the "
+                      "held-out table says whether the mixture beats the best single simulator on real users it "
+                      "never saw, and how close it gets to the real-vs-real row.",
+    "The mixture in training": "compare the mixture training actually drew with the fitted one; the predicted "
+                               "gap says what the difference costs.",
+    "4. Behaviours": "each cluster is a behaviour, named by its most distinctive description phrases; compare "
+                     "real users' share with a simulator's or the mixture's: missed and hallucinated are the "
+                     "large, significant differences, and captured means the shares agree within the band below.",
+    "5. Simulator map": "darker cells are pairs that behave more differently; simulators close in the tree can "
+                        "replace each other, and complementary pairs are worth mixing.",
+}
+
+
+def with_how_to_read(blocks: list) -> list:
+    """Put the section's "How to read this" line under each section heading."""
+    out = []
+    for b in blocks:
+        out.append(b)
+        if isinstance(b, Heading) and b.level == 2:
+            line = next((v for k, v in HOW_TO_READ.items() if b.text.startswith(k)), None)
+            if line:
+                out.append(Para(f"How to read this: {line}"))
     return out
 
 
@@ -359,10 +427,10 @@ def report_blocks(measure: dict, weights: dict | None, explain: dict | None, sim
                  f"({measure.get('n_heldout_real', 0)} more held out); facets: {', '.join(measure['facets'])}; "
                  f"clusters per facet: {', '.join(f'{f} {k}' for f, k in measure['k'].items())}. "
                  f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}.")
-    return [Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
-            *ranking_blocks(measure), *discriminator_blocks(measure, explain), *facet_blocks(measure),
-            *mixture_blocks(weights), *assigned_blocks(assigned),
-            *behaviour_blocks(explain), *simmap_blocks(simmap, measure)]
+    return with_how_to_read([Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
+                             *ranking_blocks(measure), *discriminator_blocks(measure, explain), *facet_blocks(measure),
+                             *mixture_blocks(weights), *assigned_blocks(assigned),
+                             *behaviour_blocks(explain), *simmap_blocks(simmap, measure)])
 
 
 # --------------------------------------------------------------- renderers
