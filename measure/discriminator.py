@@ -262,6 +262,15 @@ def discriminate(space: FeatureSpace, real_rows: np.ndarray, sim_rows: np.ndarra
         Out-of-fold AUC (each conversation scored by the model that did not
         see it), its 95% percentile bootstrap CI, and the clusters with the
         largest fold-averaged weight times share of conversations.
+
+    Notes
+    -----
+    The bootstrap resamples the out-of-fold scores, not the whole fit, so
+    the CI leaves out how much the folds' models themselves vary: on 30
+    random halves of the demo's real users (200 per side) the AUC scattered
+    with sd 0.037 around 0.495 while the bootstrap SE was 0.028, and 26 of
+    the 30 CIs held 0.5. Read CIs that just miss 0.5 at a few hundred
+    conversations as "not resolved".
     """
     return _discriminate(space, real_rows, sim_rows, config)[0]
 
