@@ -185,3 +185,18 @@ def test_noise_verdict_words():
     assert "the default settings are as good" in noise_verdict(0.015, noise)
     assert "no trial beats the default settings" in noise_verdict(0.0, noise)
     assert noise_verdict(None, noise) is None and noise_verdict(0.1, None) is None
+
+
+def test_plan_json_is_the_plan_on_stdout(tmp_path, capsys):
+    from ensemble.demo.generator import write_demo
+
+    from tests.reliability_support import build_tiny_model
+    model = build_tiny_model(tmp_path / "tiny-bert")
+    data = write_demo(tmp_path / "demo", n_per_simulator=60, n_real=150)
+    out = tmp_path / "plan"
+    assert main(["plan", "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--embedding-model", str(model), "--k", "8", "--bootstrap", "10", "--codebook-seeds", "1",
+                 "--plan-bootstrap", "6", "--budget", "120", "--json"]) == 0
+    std = capsys.readouterr()
+    assert json.loads(std.out) == read_json(out / "plan.json")
+    assert "new conversations recommended" in std.err and "recommended" not in std.out.split("{", 1)[0]

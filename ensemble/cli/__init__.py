@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicates per size for the curves (default 20)")
     g.add_argument("--negligible-weight", type=float, default=0.02, metavar="W",
                    help="a simulator whose pilot weight CI stays under W gets no budget (default 0.02)")
-    add_output_options(sp, json_result=False)
+    add_output_options(sp)
 
     sp = sub.add_parser("demo", help="write the synthetic demo dataset (with its true mixture) to a folder")
     sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the JSONL files")

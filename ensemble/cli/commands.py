@@ -232,8 +232,11 @@ def cmd_plan(args) -> int:
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args, reporter)
     meta = _metadata(args, ds)
-    return run_plan(args, mconf, lambda: measure_stage(args, ds, mconf, reporter, meta),
-                    costs_from(meta), reporter, console)
+    rc = run_plan(args, mconf, lambda: measure_stage(args, ds, mconf, reporter, meta),
+                  costs_from(meta), reporter, _results(args))
+    if getattr(args, "json", False):
+        terminal.print_json((args.out / "plan.json").read_text(encoding="utf-8"))
+    return rc
 
 
 def cmd_demo(args) -> int:
