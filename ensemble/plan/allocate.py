@@ -12,6 +12,9 @@ generators online. A simulator whose weight was 0 in every pilot replicate
 whose 95 % weight CI stays under `negligible` (default 0.02): a sample
 that noisy can give a zero-weight simulator a sliver of weight, and paying
 to shave that sliver is what wastes budget on simulators that end up unused.
+A simulator whose weight is negligible now but whose CI reaches past it is
+undecided: it gets at most a probe of its pilot size per round, and the next
+round's plan (`--rounds`) decides whether it enters the mixture.
 """
 from __future__ import annotations
 
@@ -63,6 +66,13 @@ def dominated(curves: Curves, negligible: float = NEGLIGIBLE) -> list[str]:
     return [s for s in curves.simulators if curves.weight_ci[s][1] <= cut]
 
 
+def undecided(curves: Curves, negligible: float = NEGLIGIBLE) -> list[str]:
+    """Simulators with a negligible weight now whose CI still reaches past
+    `negligible`: whether they enter the mixture is open."""
+    cut = max(ZERO_WEIGHT, negligible)
+    return [s for s in curves.simulators if curves.weights[s] <= cut < curves.weight_ci[s][1]]
+
+
 def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = None,
              objective: str = "both", step: int | None = None,
              caps: dict[str, int] | None = None, negligible: float = NEGLIGIBLE) -> Allocation:
@@ -90,6 +100,11 @@ def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = Non
     candidates = [s for s in sims if s not in out_sims]
     n = {j: float(curves.n0[j]) for j in curves.sources}
     add = {s: 0 for s in sims}
+    caps = dict(caps or {})
+    for s in undecided(curves, negligible):
+        # Weight ~0 now, CI reaching past `negligible`: probe it with at most
+        # its pilot size again; the next round's plan tells whether it enters.
+        caps[s] = min(caps.get(s, curves.n0[s]), curves.n0[s])
     mean_cost = float(np.mean([cost[s] for s in candidates])) if candidates else 1.0
     if step is None:
         step = max(1, int(budget / mean_cost / 400))
@@ -99,7 +114,7 @@ def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = Non
         best, best_gain, best_take = None, 0.0, 0
         for s in candidates:
             take = step if step * cost[s] <= remaining + 1e-9 else int((remaining + 1e-9) // cost[s])
-            if caps is not None and s in caps:
+            if s in caps:
                 take = min(take, int(caps[s]) - add[s])
             if take <= 0:
                 continue
@@ -109,7 +124,7 @@ def allocate(curves: Curves, budget: float, costs: dict[str, float] | None = Non
         if best is None:
             if all(int((remaining + 1e-9) // cost[s]) == 0 for s in candidates):
                 stopped = "budget spent"
-            elif caps is not None and all(add[s] >= caps.get(s, np.inf) for s in candidates):
+            elif all(add[s] >= caps.get(s, np.inf) for s in candidates):
                 stopped = "every simulator reached its cap"
             else:
                 stopped = "no simulator's conversations reduce the error any more"

@@ -26,11 +26,25 @@ def plan_config(args, seed: int, costs: dict[str, float] | None) -> PlanConfig:
     return cfg
 
 
+def light_measure(args, mconf) -> None:
+    """The planner needs the pilot's labels, not measure's own statistics: its
+    bootstrap replaces measure's gap CIs, so unless asked for, measure runs
+    with 20 resamples, one codebook seed and no classifier lens (the warm
+    demo plan: seconds instead of minutes on a busy machine)."""
+    if getattr(args, "bootstrap", None) is None:
+        mconf.n_bootstrap = 20
+    if getattr(args, "codebook_seeds", None) is None:
+        mconf.n_codebook_seeds = 1
+    if hasattr(mconf, "discriminator"):
+        mconf.discriminator = False
+
+
 def run_plan(args, mconf, measure_pilot, costs, reporter, console) -> int:
     """Measure the pilot (through `measure_pilot()`), plan, write, print."""
     from measure.pipeline import blas_threads
     t0 = time.perf_counter()
     pconf = plan_config(args, mconf.seed, costs)
+    light_measure(args, mconf)
     m = measure_pilot()
     if pconf.budget_is_cost:
         missing = [s for s in m.simulators if s not in costs]

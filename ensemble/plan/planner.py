@@ -72,7 +72,7 @@ class SimulatorPlan:
     expected_gap_ci: list[float]
     n_for_target_ci: int | None          # total n for the gap CI to reach target_ci (None: unreachable)
     n_real_for_target_ci: int | None     # real users that needs, when more than there are now
-    n_to_settle_rank: int | None         # total n to separate it from the next simulator in the ranking
+    n_to_settle_rank: int | None         # total n to separate it from both ranking neighbours
     dominated: bool
     error_share: float                   # share of the reducible error that is its sampling noise
     cost_per_conversation: float | None
@@ -145,6 +145,11 @@ def _n_for_gap_target(c: Curves, s: str, n_real: float, target: float) -> tuple[
         return c.n0[s], real_needed
     n = g.n_for(room)
     return (int(math.ceil(n)) if n < NEVER else None), real_needed
+
+
+def _worst(ns: list[int | None]) -> int | None:
+    """The largest n of a simulator's neighbour pairs; None if any is unreachable."""
+    return None if not ns or any(n is None for n in ns) else max(ns)
 
 
 def _n_to_settle(c: Curves, a: str, b: str, n_real: float) -> int | None:
@@ -230,8 +235,8 @@ def assemble(curves: Curves, alloc: Allocation, config: PlanConfig, costs: dict[
                         "difference_sd": sd, "settled_now": bool(settled), "n_to_settle": n_set,
                         # unreachable by simulated conversations alone: the real users' noise
                         "limited_by_real": bool(n_set is None and not settled)})
-        settle.setdefault(a, n_set)
-        settle[b] = n_set if settle.get(b) is None else settle[b]
+        settle.setdefault(a, []).append(n_set)
+        settle.setdefault(b, []).append(n_set)
     out: dict[str, SimulatorPlan] = {}
     dom = set(alloc.dominated)
     target_n = {s: _n_for_gap_target(curves, s, n_now[REAL], config.target_ci) for s in sims}
@@ -250,6 +255,9 @@ def assemble(curves: Curves, alloc: Allocation, config: PlanConfig, costs: dict[
         elif s in dom:
             reason = (f"dominated: weight CI [{ci[0]:.3f}, {ci[1]:.3f}] at n={n_now[s]} stays under "
                       f"{config.negligible_weight:g}; it would be at most a sliver of the mixture")
+        elif add > 0 and w <= max(ZERO_WEIGHT, config.negligible_weight):
+            reason = (f"undecided: weight {w:.3f} now but CI [{ci[0]:.3f}, {ci[1]:.3f}]; a probe of at most "
+                      f"{n_now[s]} more tells whether it enters the mixture (plan again after it)")
         elif add > 0:
             reason = (f"weight {w:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]; its sampling noise is {share:.0%} of the "
                       f"reducible error, the most per {'unit of cost' if config.budget_is_cost else 'conversation'} "
@@ -265,7 +273,7 @@ def assemble(curves: Curves, alloc: Allocation, config: PlanConfig, costs: dict[
             expected_weight_ci=_scaled_ci(w, ci, ratio), gap_now=curves.gap[s],
             gap_ci_now=_ci(curves.gap[s], g_sd_now), expected_gap_ci=_ci(curves.gap[s], g_sd_after),
             n_for_target_ci=target_n[s][0], n_real_for_target_ci=target_n[s][1],
-            n_to_settle_rank=settle.get(s), dominated=s in dom, error_share=float(share),
+            n_to_settle_rank=_worst(settle.get(s, [])), dominated=s in dom, error_share=float(share),
             cost_per_conversation=(float(costs[s]) if costs and s in costs else None), reason=reason)
     floor_now = curves.floor.at(n_now[REAL]) if curves.floor else None
     floor_after = curves.floor.at(n_now[REAL] + real_add) if curves.floor else None
