@@ -5,7 +5,8 @@ For each data set, one large pool is described, embedded (cached) and
 quantized once with shared codebooks (k per facet fixed); every subsample
 below reuses those labels, so no step re-runs the pipeline:
 
-  * pilot: --pilot conversations per simulator drawn from the pool;
+  * pilot: --pilot conversations per simulator drawn from the pool (with
+    replacement: the pool is the simulator's population);
   * for every total T of new conversations, two arms draw more from the pool:
       uniform: T / S more per simulator;
       planner: `plan`'s allocation of T (curves estimated once per pilot);
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -119,7 +121,8 @@ def fit_and_score(pool: Pilot, rows: dict[str, np.ndarray], judge: Stacked, w_re
 
 
 def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n: int,
-            per_sim: list[int], seed: int, zero_truth: set[str] | None, n_boot: int = 20) -> dict:
+            per_sim: list[int], seed: int, zero_truth: set[str] | None, n_boot: int = 20,
+            curve_cache: Path | None = None) -> dict:
     sims = pool.simulators
     S = len(sims)
     P_pool, q_fit = pool.histograms()
@@ -128,7 +131,6 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
     q_held = {f: pool.hist(f, heldout_rows) for f in pool.facets}
     judge = stack(P_pool, q_held, pool.facet_weights)
     zero = zero_truth if zero_truth is not None else {s for s, w in zip(sims, w_ref) if w <= 1e-3}
-    avail = {s: pool.n(s) - pilot_n for s in sims}
     totals = [a * S for a in per_sim]
     res = {"uniform": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))},
            "planner": {"js": np.zeros((reps, len(totals))), "l1": np.zeros((reps, len(totals)))}}
@@ -137,7 +139,11 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
     t_est = []
     for r in range(reps):
         rng = np.random.default_rng([seed, r])
-        order = {s: rng.permutation(pool.rows[s]) for s in sims}
+        # Drawn with replacement: each simulator's pool is its population, so
+        # w_ref (fit on the pool's histograms) is exactly what unlimited
+        # conversations would give, and no arm's sample overlaps the reference
+        # by more than chance.
+        order = {s: rng.choice(pool.rows[s], size=pilot_n + max(totals), replace=True) for s in sims}
         real_rows = pool.rows[REAL]
 
         def draw(extra: dict[str, int]) -> dict[str, np.ndarray]:
@@ -145,15 +151,22 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
 
         pilot = pool.subset(draw({}))
         t0 = time.perf_counter()
-        curves = estimate(pilot, seed=seed + r, negligible=0.02, n_boot=n_boot)
+        memo = None if curve_cache is None else curve_cache / f"{name}-rep{r}-seed{seed}-b{n_boot}-p{pilot_n}.pkl"
+        if memo is not None and memo.exists():
+            curves = pickle.loads(memo.read_bytes())
+        else:
+            curves = estimate(pilot, seed=seed + r, negligible=0.02, n_boot=n_boot)
+            if memo is not None:
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                memo.write_bytes(pickle.dumps(curves))
         t_est.append(time.perf_counter() - t0)
         for ti, (a, T) in enumerate(zip(per_sim, totals)):
-            uni = {s: min(a, avail[s]) for s in sims}
+            uni = {s: a for s in sims}
             res["uniform"]["js"][r, ti], res["uniform"]["l1"][r, ti], w_u = fit_and_score(
                 pool, draw(uni), judge, w_ref)
             if ti == len(totals) - 1:
                 final_w.append(w_u)
-            alloc = allocate(curves, T, caps=avail)  # the planner's defaults
+            alloc = allocate(curves, T)  # the planner's defaults
             res["planner"]["js"][r, ti], res["planner"]["l1"][r, ti], _ = fit_and_score(
                 pool, draw(alloc.additional), judge, w_ref)
             spent = sum(alloc.additional.values())
@@ -186,15 +199,20 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
 
 def heldout_ci(pool: Pilot, heldout_rows: np.ndarray, P_pool, w: np.ndarray, seed: int,
                n_boot: int = 200) -> list[float]:
-    """95 % percentile CI of the held-out JS of mixture w over resampled held-out users."""
+    """95 % CI of the held-out JS of mixture w over resampled held-out users."""
     rng = np.random.default_rng([seed, 99])
+    q0 = {f: pool.hist(f, heldout_rows) for f in pool.facets}
+    point = objective(w, stack(P_pool, q0, pool.facet_weights))
     vals = []
     for _ in range(n_boot):
         rows = rng.choice(heldout_rows, size=len(heldout_rows), replace=True)
         q = {f: pool.hist(f, rows) for f in pool.facets}
         vals.append(objective(w, stack(P_pool, q, pool.facet_weights)))
+    # The shifted percentile interval (measure/uncertainty.py): a plug-in JS's
+    # replicates sit above it by its bias, so centre them on the point.
+    bias = float(np.mean(vals)) - point
     lo, hi = np.percentile(vals, [2.5, 97.5])
-    return [float(lo), float(hi)]
+    return [float(lo - bias), float(hi - bias)]
 
 
 def savings(out: dict) -> dict:
@@ -276,9 +294,10 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--sets", default="demo,paper")
     ap.add_argument("--reps", type=int, default=8)
+    ap.add_argument("--reps-paper", type=int, default=None, help="repetitions for the paper set (default --reps)")
     ap.add_argument("--pilot", type=int, default=100)
     ap.add_argument("--k", type=int, default=30)
-    ap.add_argument("--per-sim", default="25,50,100,150,200,300,400",
+    ap.add_argument("--per-sim", default="25,50,75,100,125,150,175,200,250,300,400",
                     help="uniform's new conversations per simulator (the totals grid)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plan-bootstrap", type=int, default=20, help="the planner's replicates per size")
@@ -297,8 +316,9 @@ def main(argv=None) -> int:
         pool, held = labelled(convs, args.cache, args.k)
         print(f"{name}: pool of {sum(pool.n(s) for s in pool.rows)} conversations labelled in "
               f"{time.perf_counter() - t0:.0f}s", flush=True)
-        results[name] = run_set(name, pool, held, args.reps, args.pilot, per_sim, args.seed, zero,
-                                n_boot=args.plan_bootstrap)
+        reps = args.reps_paper if name == "paper" and args.reps_paper else args.reps
+        results[name] = run_set(name, pool, held, reps, args.pilot, per_sim, args.seed, zero,
+                                n_boot=args.plan_bootstrap, curve_cache=args.cache / "plan-sim-curves")
         print(table(name, results[name]), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "planning-budget.json").write_text(json.dumps(results, indent=1) + "\n")

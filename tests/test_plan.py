@@ -55,12 +55,12 @@ def pilot():
 
 @pytest.fixture(scope="module")
 def curves(pilot):
-    return estimate(pilot, seed=0)
+    return estimate(pilot, seed=0, n_boot=10, n_boot_joint=30)
 
 
 @pytest.fixture(scope="module")
 def plan600(pilot):
-    return plan_pilot(pilot, PlanConfig(budget=600, seed=0))
+    return plan_pilot(pilot, PlanConfig(budget=600, seed=0, n_boot=10, n_boot_joint=30))
 
 
 def test_fast_solver_matches_the_conic_solver(pilot):
@@ -195,7 +195,7 @@ def test_plan_command_on_a_small_demo(tmp_path, capsys):
     out = tmp_path / "plan"
     args = ["plan", "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "cache"),
             "--embedding-model", str(model), "--k", "8", "--bootstrap", "10", "--codebook-seeds", "1",
-            "--budget", "420", "--quiet"]
+            "--plan-bootstrap", "6", "--budget", "420", "--quiet"]
     assert main(args) == 0
     d = json.loads((out / "plan.json").read_text())
     assert d["schema"] == "ensemble-fit/plan/v1"
