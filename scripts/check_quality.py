@@ -59,7 +59,37 @@ def _env(name: str, value: str):
             os.environ[name] = old
 
 
-def measure_side(conversations, real, sims, mode: str, cache: Path, bootstrap: int, seeds: int):
+def merged_vs_fit(prep, cfg, k_fine: dict, ks: list[int], cache: Path) -> dict:
+    """Overall gaps at each k in `ks` from direct k-means fits and from merges of the
+    k_fine codebook (what sweep trials use): Kendall tau and largest gap change."""
+    from scipy.stats import kendalltau
+
+    from measure.pipeline import REAL, fit_labels, fit_labels_merged, overall_js, source_distributions
+    fw = cfg.weights(prep.facets)
+    out = {}
+    for k in ks:
+        gaps = {}
+        for how in ("fit", "merged"):
+            labels, kk = {}, {}
+            for f in prep.facets:
+                if how == "fit":
+                    labels[f], kk[f] = fit_labels(prep, f, k, cfg.seed, cfg.pca_variance, cache_dir=cache)
+                else:
+                    labels[f], kk[f] = fit_labels_merged(prep, f, k, k_fine[f], cfg.seed, cfg.pca_variance,
+                                                         cache_dir=cache)
+            dist = source_distributions(prep, labels, kk)
+            gaps[how] = {s: overall_js({f: dist[f][REAL] for f in prep.facets},
+                                       {f: dist[f][s] for f in prep.facets}, fw) for s in prep.simulators}
+        sims = sorted(gaps["fit"])
+        out[k] = {"tau": float(kendalltau([gaps["fit"][s] for s in sims], [gaps["merged"][s] for s in sims]).statistic),
+                  "max_gap_change": max(abs(gaps["fit"][s] - gaps["merged"][s]) for s in sims),
+                  "mean_gap_fit": sum(gaps["fit"].values()) / len(sims),
+                  "mean_gap_merged": sum(gaps["merged"].values()) / len(sims)}
+    return out
+
+
+def measure_side(conversations, real, sims, mode: str, cache: Path, bootstrap: int, seeds: int,
+                 merged_ks: list[int] | None = None):
     """One measurement with ENSEMBLE_FIT_EMBED_COMPOSE=mode; returns (gaps, extras)."""
     from measure.embed import Embedder
     from measure.facets.base import BEHAVIOUR_FACETS
@@ -80,7 +110,12 @@ def measure_side(conversations, real, sims, mode: str, cache: Path, bootstrap: i
     facets = {f: {s: _js(m.gap[s][f]) for s in prep.simulators} for f in prep.facets}
     ci = [_ci(m.gap[s]["overall"]) for s in prep.simulators]
     floor = m.noise_floor["overall"]["js"] if isinstance(m.noise_floor, dict) else m.noise_floor.mean_overall
+    if merged_ks:
+        merged_vs_fit_out = merged_vs_fit(prep, cfg, m.k, merged_ks, cache)
+    else:
+        merged_vs_fit_out = None
     return {"gaps": gaps, "facets": facets, "ci_width_median": float(sorted(ci)[len(ci) // 2]),
+            "merged_vs_fit": merged_vs_fit_out,
             "noise_floor": float(floor), "encoded": emb.n_encoded,
             "distinct_texts": {f: len(c.texts) for f, c in prep.table.columns.items()},
             "cpu_s": round(time.process_time() - t0, 1), "wall_s": round(time.perf_counter() - w0, 1)}
@@ -127,8 +162,11 @@ def main(argv=None) -> int:
     ap.add_argument("--demo", action="store_true", help="also the planted demo mixture recovery")
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--codebook-seeds", type=int, default=1)
+    ap.add_argument("--merged-k", default="", help="also compare the sweep's merged codebooks with "
+                    "direct fits at these k (comma-separated), on the reference representation")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    merged_ks = [int(x) for x in args.merged_k.split(",") if x.strip()]
 
     from measure.loaders import load_dataset
 
@@ -136,7 +174,8 @@ def main(argv=None) -> int:
     for data in args.data:
         ds = load_dataset(data)
         sides = {name: measure_side(ds.conversations, ds.real_sources, ds.simulators, mode, args.cache,
-                                    args.bootstrap, args.codebook_seeds)
+                                    args.bootstrap, args.codebook_seeds,
+                                    merged_ks if name == "reference" else None)
                  for name, mode in SIDES.items()}
         cmp = compare(sides["reference"], sides["candidate"])
         report["sets"][str(data)] = {"n_conversations": len(ds.conversations), **cmp, "sides": sides}
@@ -152,6 +191,9 @@ def main(argv=None) -> int:
               f"{'ok' if cmp['max_gap_change'] <= TARGETS['max_gap_change'] else 'MISSED'}")
         print(f"  mean overall-gap change        {cmp['mean_gap_change']:+.4f} bits")
         print("  largest change per facet       " + ", ".join(f"{f} {v:.4f}" for f, v in cmp["max_facet_change"].items()))
+        for k, r in (sides["reference"].get("merged_vs_fit") or {}).items():
+            print(f"  sweep codebooks at k={k}: merged vs fit, ranking tau {r['tau']:.3f}, largest gap change "
+                  f"{r['max_gap_change']:.4f} bits (mean gap {r['mean_gap_fit']:.4f} fit, {r['mean_gap_merged']:.4f} merged)")
     if args.demo:
         from ensemble.demo.generator import write_demo
         demo_dir = write_demo(Path(tempfile.mkdtemp(prefix="q-demo-data-")))

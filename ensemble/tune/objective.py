@@ -19,6 +19,7 @@ from .space import SearchSpace, Settings, suggest
 from .storage import WORKER, WORKER_ATTR, _is_surplus
 from .yardstick import RESOLUTIONS, Yardstick, build_yardstick
 
+CODEBOOKS_ENV = "ENSEMBLE_FIT_SWEEP_CODEBOOKS"
 TRIAL_ERRORS = (EnsembleFitError, ArithmeticError, ValueError, RuntimeError)
 
 
@@ -57,8 +58,14 @@ class SweepContext:
     @classmethod
     def build(cls, prep: Prepared, mconf: MeasureConfig, fconf: FitConfig, cache_dir: Path | None = None,
               costs: dict[str, float] | None = None, tune_pca: bool = False, tune_divergence: bool = False,
-              resolutions=RESOLUTIONS, memo: dict | None = None, merge_codebooks: bool = True) -> "SweepContext":
+              resolutions=RESOLUTIONS, memo: dict | None = None, merge_codebooks: bool | None = None) -> "SweepContext":
         memo = {} if memo is None else memo
+        if merge_codebooks is None:  # ENSEMBLE_FIT_SWEEP_CODEBOOKS=fit: one k-means fit per k (before 0.2)
+            import os
+            mode = os.environ.get(CODEBOOKS_ENV, "merge").strip().lower() or "merge"
+            if mode not in ("merge", "fit"):
+                raise EnsembleFitError(f"{CODEBOOKS_ENV} must be merge or fit, got {mode!r}")
+            merge_codebooks = mode == "merge"
         yard = build_yardstick(prep, resolutions, seed=mconf.seed, pca_variance=0.9,
                                minibatch_threshold=mconf.minibatch_threshold, cache_dir=cache_dir, memo=memo)
         default = Settings(k=resolve_k(prep, mconf), facet_weights=mconf.weights(prep.facets),
