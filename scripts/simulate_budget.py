@@ -260,8 +260,9 @@ def plot(results: dict, path: Path) -> None:
             ax.set_xscale("log")
             ax.set_xlabel("simulated conversations (pilot + new)")
             ax.set_ylabel(label)
-            ax.set_title(f"{name}: {label}" + (f" (planner saves {sv['factor_all']:.1f}x)"
-                                                if sv.get("reached") and col == 0 else ""))
+            ax.set_title(f"{name}: {label}" + (f"\nplanner needs {1 / sv['factor_additional']:.0%} of the new "
+                                                f"conversations ({1 / sv['factor_all']:.0%} incl. pilot)"
+                                                if sv.get("reached") and col == 0 else ""), fontsize=10)
             ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,10 +302,15 @@ def main(argv=None) -> int:
                     help="uniform's new conversations per simulator (the totals grid)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plan-bootstrap", type=int, default=20, help="the planner's replicates per size")
+    ap.add_argument("--from-json", action="append", type=Path, metavar="FILE",
+                    help="combine the results of earlier runs (planning-budget.json) instead of computing")
     args = ap.parse_args(argv)
     per_sim = [int(x) for x in args.per_sim.split(",")]
     results = {}
-    for name in args.sets.split(","):
+    for path in args.from_json or []:
+        # Earlier runs' results (e.g. one data set per run): combined, not recomputed.
+        results.update(json.loads(Path(path).read_text()))
+    for name in ([] if args.from_json else args.sets.split(",")):
         t0 = time.perf_counter()
         if name == "demo":
             convs, planted = demo_pool(1000, 2000)
@@ -320,6 +326,9 @@ def main(argv=None) -> int:
         results[name] = run_set(name, pool, held, reps, args.pilot, per_sim, args.seed, zero,
                                 n_boot=args.plan_bootstrap, curve_cache=args.cache / "plan-sim-curves")
         print(table(name, results[name]), flush=True)
+    for name, r in results.items():
+        if args.from_json:
+            print(table(name, r))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "planning-budget.json").write_text(json.dumps(results, indent=1) + "\n")
     plot(results, args.out / "planning-budget.png")
