@@ -63,12 +63,12 @@ def test_terminal_tables_fit_80_columns_with_every_name_whole(demo_run):
         for d in fx["summary"]["hallucinated"][:2]:
             assert all(s in out for s in d["hallucinated_by"])
     # the per-facet JS moved to a second table, every number still shown
-    assert "Gap per facet" in out
+    assert "Per facet (JS, bits)" in out
     first = measure["ranking"][0]
-    assert f"{measure['gap'][first]['requests']['js']:.3f}" in out
+    assert all(f"{measure['gap'][first][f]['js']:.3f}" in out for f in measure["facets"])
     # wide consoles keep one table
     wide = _render(200, terminal.ranking_table(measure))
-    assert "Gap per facet" not in wide and max(len(ln) for ln in wide.splitlines()) <= 200
+    assert "Per facet (JS, bits)" not in wide and max(len(ln) for ln in wide.splitlines()) <= 200
 
 
 def test_a_long_simulator_name_stays_whole_at_80_columns(demo_run):

@@ -244,7 +244,7 @@ def test_markdown_numbers_equal_the_json(demo_run):
         assert int(r[2]) == g["n"]
         assert float(r[3]) == round(g["js"], 4)
         assert [float(r[4]), float(r[5])] == [round(v, 4) for v in g["js_ci"]]
-    head, rows = _md_table(md, "simulator")  # per-facet table comes first
+    head, rows = _md_table(md, f"simulator | {ms['facets'][0]}")  # the per-facet table
     assert head == ["simulator", *ms["facets"]]
     for r in rows[:-1]:
         assert [float(v) for v in r[1:]] == [round(ms["gap"][r[0]][f]["js"], 4) for f in ms["facets"]]
