@@ -11,7 +11,7 @@ below reuses those labels, so no step re-runs the pipeline:
       uniform: T / S more per simulator;
       planner: `plan`'s allocation of T (curves estimated once per pilot);
   * the mixture weights are fit on each arm's sample (the planner's fast
-    solve, equal to the conic solver's to ~1e-6) against the pool's fit-split
+    solve, within 1e-3 of the conic solver's) against the pool's fit-split
     real users, and judged by
       held-out JS: JS(sum_s w_s P_s, held-out real users), with P_s the
         simulator's whole-pool histogram (the mixture you would deploy);
@@ -197,6 +197,51 @@ def run_set(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n
     return out
 
 
+def run_rounds(name: str, pool: Pilot, heldout_rows: np.ndarray, reps: int, pilot_n: int,
+               per_sim: list[int], seed: int, zero: set[str], n_boot: int, curve_cache: Path | None) -> dict:
+    """The sequential loop: pilot -> plan -> generate -> plan again. Round i
+    spends the step from one cumulative total of `per_sim` (x S) to the next,
+    re-estimating the curves on everything drawn so far."""
+    sims = pool.simulators
+    S = len(sims)
+    P_pool, q_fit = pool.histograms()
+    w_ref = solve_weights(stack(P_pool, q_fit, pool.facet_weights))
+    judge = stack(P_pool, {f: pool.hist(f, heldout_rows) for f in pool.facets}, pool.facet_weights)
+    totals = [a * S for a in per_sim]
+    js = np.zeros((reps, len(totals)))
+    l1 = np.zeros((reps, len(totals)))
+    to_zero = np.zeros((reps, len(totals)))
+    for r in range(reps):
+        rng = np.random.default_rng([seed, r])
+        order = {s: rng.choice(pool.rows[s], size=pilot_n + max(totals), replace=True) for s in sims}
+        added = {s: 0 for s in sims}
+        spent_zero, spent = 0, 0
+        prev = 0
+        for i, T in enumerate(totals):
+            rows = {REAL: pool.rows[REAL], **{s: order[s][: pilot_n + added[s]] for s in sims}}
+            memo = None
+            if i == 0 and curve_cache is not None:
+                memo = curve_cache / f"{name}-rep{r}-seed{seed}-b{n_boot}-p{pilot_n}.pkl"
+            if memo is not None and memo.exists():
+                curves = pickle.loads(memo.read_bytes())
+            else:
+                curves = estimate(pool.subset(rows), seed=seed + r + 1000 * i, negligible=0.02, n_boot=n_boot)
+            alloc = allocate(curves, T - prev)
+            for s, a in alloc.additional.items():
+                added[s] += a
+            spent += sum(alloc.additional.values())
+            spent_zero += sum(alloc.additional[s] for s in zero)
+            prev = T
+            rows = {REAL: pool.rows[REAL], **{s: order[s][: pilot_n + added[s]] for s in sims}}
+            js[r, i], l1[r, i], _ = fit_and_score(pool, rows, judge, w_ref)
+            to_zero[r, i] = spent_zero / spent if spent else 0.0
+            print(f"  {name} rounds rep {r + 1}/{reps}: round {i + 1} total {T}", flush=True)
+    return {"totals_additional": totals, "totals_all": [T + S * pilot_n for T in totals], "reps": reps,
+            "js": {"mean": list(map(float, js.mean(axis=0)))}, "l1": {"mean": list(map(float, l1.mean(axis=0)))},
+            "zero_weight_share": {"mean_by_round": list(map(float, to_zero.mean(axis=0))),
+                                  "max": float(to_zero.max())}}
+
+
 def heldout_ci(pool: Pilot, heldout_rows: np.ndarray, P_pool, w: np.ndarray, seed: int,
                n_boot: int = 200) -> list[float]:
     """95 % CI of the held-out JS of mixture w over resampled held-out users."""
@@ -253,6 +298,10 @@ def plot(results: dict, path: Path) -> None:
                 d = r[arm][metric]
                 ax.plot(x, d["mean"], "o-", color=color, label=arm)
                 ax.fill_between(x, d["ci_lo"], d["ci_hi"], color=color, alpha=0.2)
+            if "rounds" in r:
+                rr = r["rounds"]
+                ax.plot(rr["totals_all"], rr[metric]["mean"], "s--", color="tab:green",
+                        label=f"planner, {len(rr['totals_all'])} rounds")
             ax.axhline(r["uniform"][metric]["mean"][-1], color="tab:gray", ls=":", lw=1)
             sv = r["savings"]
             if sv.get("reached"):
@@ -286,6 +335,12 @@ def table(name: str, r: dict) -> str:
                                 if sv.get("reached") else "not reached on this grid"))
     lines.append(f"share of the planner's budget to zero-weight simulators: mean "
                  f"{r['zero_weight_share']['mean']:.1%}, max {r['zero_weight_share']['max']:.1%}")
+    if "rounds" in r:
+        rr = r["rounds"]
+        lines.append("in rounds (" + ", ".join(map(str, rr["totals_all"])) + "): L1 "
+                     + ", ".join(f"{x:.4f}" for x in rr["l1"]["mean"]) + "; share to zero-weight simulators "
+                     + ", ".join(f"{x:.1%}" for x in rr["zero_weight_share"]["mean_by_round"])
+                     + f" (max {rr['zero_weight_share']['max']:.1%})")
     return "\n".join(lines)
 
 
@@ -302,11 +357,31 @@ def main(argv=None) -> int:
                     help="uniform's new conversations per simulator (the totals grid)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plan-bootstrap", type=int, default=20, help="the planner's replicates per size")
+    ap.add_argument("--rounds-only", default=None, metavar="A,B,C",
+                    help="run only the sequential arm: rounds ending at these per-simulator totals")
+    ap.add_argument("--into", type=Path, default=None, help="with --rounds-only: add the result to this JSON")
     ap.add_argument("--from-json", action="append", type=Path, metavar="FILE",
                     help="combine the results of earlier runs (planning-budget.json) instead of computing")
     args = ap.parse_args(argv)
     per_sim = [int(x) for x in args.per_sim.split(",")]
     results = {}
+    if args.rounds_only:
+        name = args.sets.split(",")[0]
+        convs, zero = (demo_pool(1000, 2000) if name == "demo" else paper_pool(600, 2000))
+        zero = {s for s, w in zero.items() if w == 0} if name == "demo" else zero
+        pool, held = labelled(convs, args.cache, args.k)
+        P_pool, q_fit = pool.histograms()
+        w_ref = solve_weights(stack(P_pool, q_fit, pool.facet_weights))
+        zero = zero if zero is not None else {s for s, w in zip(pool.simulators, w_ref) if w <= 1e-3}
+        sched = [int(x) for x in args.rounds_only.split(",")]
+        res = run_rounds(name, pool, held, args.reps, args.pilot, sched, args.seed, zero, args.plan_bootstrap,
+                         args.cache / "plan-sim-curves")
+        print(json.dumps(res))
+        if args.into:
+            data = json.loads(args.into.read_text())
+            data[name]["rounds"] = res
+            args.into.write_text(json.dumps(data, indent=1) + "\n")
+        return 0
     for path in args.from_json or []:
         # Earlier runs' results (e.g. one data set per run): combined, not recomputed.
         results.update(json.loads(Path(path).read_text()))
