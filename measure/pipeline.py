@@ -39,6 +39,7 @@ REAL = "real"  # the pooled real-user population in every output
 # measure" instead of a number, unless --allow-small.
 MIN_CONVERSATIONS = 20
 TOO_FEW = "too few conversations to measure"
+DISCRIMINATOR_MAX_SIMULATORS = 200  # above: the classifier lens is skipped with a warning
 # The one noise floor, in one sentence for the terminal legend and the report.
 FLOOR_NOTE = ("noise floor: the gap between two random halves of real users at the simulators' sample "
               "size; x floor = gap / noise floor, so about 1 means as close to real users as real users "
@@ -515,7 +516,10 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
             floor_json[f] = {"js": floor.mean[f], "js_p95": floor.p95[f]}
 
     disc, disc_floor = {}, None
-    if config.discriminator:
+    if config.discriminator and len(prep.simulators) > DISCRIMINATOR_MAX_SIMULATORS:
+        reporter.warn(f"discriminator skipped: {len(prep.simulators)} simulators, more than "
+                      f"{DISCRIMINATOR_MAX_SIMULATORS} (one classifier each, about 0.1 s apiece)")
+    elif config.discriminator:
         with reporter.stage("discriminator (classifier per simulator)"):
             disc, disc_floor = discriminator_stage(prep, labels, k, config, n_half)
         if disc_floor is not None:
