@@ -29,7 +29,9 @@ from .errors import ConfigError
 
 COMPOSE_ENV = "ENSEMBLE_FIT_EMBED_COMPOSE"
 COMPOSITION = "phrases-v1"
-_MODES = ("phrases", "off")
+# mode -> facets composed (None: every behaviour facet). `acts` composes only
+# dialogue_acts, the facet with two thirds of the distinct texts.
+_MODES = {"phrases": None, "acts": ("dialogue_acts",), "off": ()}
 DEFAULT_MODE = "off"  # opt-in until scripts/check_quality.py passes (docs/performance.md)
 
 # Clauses end at "; " or ". " (the rule describers' separators); list commas
@@ -38,11 +40,22 @@ _SPLIT = re.compile(r"(?:;|\.)\s+")
 
 
 def compose_mode(default: str | None = None) -> str:
-    """`phrases` or `off`, from ENSEMBLE_FIT_EMBED_COMPOSE (default DEFAULT_MODE)."""
+    """`phrases`, `acts` or `off`, from ENSEMBLE_FIT_EMBED_COMPOSE (default DEFAULT_MODE)."""
     raw = os.environ.get(COMPOSE_ENV, "").strip().lower() or default or DEFAULT_MODE
     if raw not in _MODES:
         raise ConfigError(f"{COMPOSE_ENV} must be one of {', '.join(_MODES)}, got {raw!r}")
     return raw
+
+
+def composed_facets(mode: str, facets) -> list[str]:
+    """The facets whose descriptions `mode` composes (raw text never is)."""
+    chosen = _MODES[mode]
+    return [f for f in facets if f != "raw" and (chosen is None or f in chosen)]
+
+
+def composition_key(mode: str) -> str | None:
+    """What the embedding key gets for `mode` (None: whole descriptions)."""
+    return None if mode == "off" else (COMPOSITION if mode == "phrases" else f"{mode}-{COMPOSITION}")
 
 
 def split_phrases(text: str) -> list[str]:

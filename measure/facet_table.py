@@ -273,11 +273,11 @@ def _read_table(path: Path, log, facets: Sequence[str] | None = None,
 
 
 def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int], None] | None = None,
-                  compose: bool = False) -> None:
+                  compose: Sequence[str] = ()) -> None:
     """Fill `embeddings` of every column in place (the embedder dedups and caches).
 
-    With `compose`, behaviour facets (rule descriptions) get vectors composed
-    from their phrases' vectors (`measure.compose`); the raw facet is embedded whole.
+    Facets in `compose` (rule descriptions) get vectors composed from their
+    phrases' vectors (`measure.compose`); the raw facet is always embedded whole.
     """
     from .compose import embed_composed
 
@@ -286,7 +286,7 @@ def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int
             continue
         if progress is not None:
             embedder.progress = lambda adv, tot, f=f: progress(f, adv, tot)
-        col.embeddings = (embed_composed(col.texts, embedder) if compose and f != RAW_FACET
+        col.embeddings = (embed_composed(col.texts, embedder) if f in compose and f != RAW_FACET
                           else embedder.embed(col.texts))
     if progress is not None:
         embedder.progress = None

@@ -23,7 +23,7 @@ from .codebook import Codebook, default_k
 from .conversation import Conversation
 from .distributions import histogram
 from .errors import ConfigError, EnsembleFitError
-from .compose import COMPOSITION, compose_mode
+from .compose import compose_mode, composed_facets, composition_key
 from .facet_table import FacetTable, embed_columns, extract_facets
 from .facets.base import BEHAVIOUR_FACETS, RAW_FACET
 from .progress import QUIET, Reporter
@@ -155,9 +155,11 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
         precomputed = None
     # Rule descriptions get vectors composed from cached phrase vectors
     # (measure/compose.py): another representation, so another key.
-    composed = getattr(extractor, "name", None) == "rules" and compose_mode() == "phrases"
-    if composed:
-        embedder_key += f"+{COMPOSITION}"
+    mode = compose_mode() if getattr(extractor, "name", None) == "rules" else "off"
+    composed = composed_facets(mode, [f for f, c in table.columns.items() if c.embeddings is None])
+    composition = composition_key(mode) if composed else None
+    if composition:
+        embedder_key += f"+{composition}"
     total_texts = sum(len(c.texts) for c in table.columns.values() if c.embeddings is None)
     encoded_before = getattr(embedder, "n_encoded", 0)
     cached_before = getattr(embedder, "n_cached", 0)
@@ -180,7 +182,7 @@ def prepare(conversations: Sequence[Conversation], real_names: Sequence[str], si
                     representation={"extractor": getattr(extractor, "cache_key", type(extractor).__name__),
                                     "embedding_model": getattr(embedder, "model_name", None),
                                     "embedding_key": getattr(embedder, "key", "none"),
-                                    "embedding_composition": COMPOSITION if composed else None,
+                                    "embedding_composition": composition,
                                     "precomputed_embeddings": precomputed})
     if len(prep.rows_of(REAL)) < 2:
         raise EnsembleFitError("too few real-user conversations left to fit on "

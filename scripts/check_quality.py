@@ -106,10 +106,12 @@ def measure_side(conversations, real, sims, mode: str, cache: Path, bootstrap: i
         if hasattr(cfg, "discriminator"):
             cfg.discriminator = False  # not part of the gap figures compared here
         m = measure(prep, cfg, cache_dir=cache)
-    gaps = {s: _js(m.gap[s]["overall"]) for s in prep.simulators}
-    facets = {f: {s: _js(m.gap[s][f]) for s in prep.simulators} for f in prep.facets}
-    ci = [_ci(m.gap[s]["overall"]) for s in prep.simulators]
-    floor = m.noise_floor["overall"]["js"] if isinstance(m.noise_floor, dict) else m.noise_floor.mean_overall
+    rows = {s: (m.gap[s].to_dict() if hasattr(m.gap[s], "to_dict") else m.gap[s]) for s in prep.simulators}
+    gaps = {s: _js(rows[s]["overall"]) for s in prep.simulators}
+    facets = {f: {s: _js(rows[s][f]) for s in prep.simulators} for f in prep.facets}
+    ci = [_ci(rows[s]["overall"]) for s in prep.simulators]
+    nf = getattr(m, "floor", None) or getattr(m, "noise_floor")
+    floor = nf["overall"]["js"] if isinstance(nf, dict) else getattr(nf, "js", getattr(nf, "mean_overall", float("nan")))
     if merged_ks:
         merged_vs_fit_out = merged_vs_fit(prep, cfg, m.k, merged_ks, cache)
     else:
@@ -164,8 +166,11 @@ def main(argv=None) -> int:
     ap.add_argument("--codebook-seeds", type=int, default=1)
     ap.add_argument("--merged-k", default="", help="also compare the sweep's merged codebooks with "
                     "direct fits at these k (comma-separated), on the reference representation")
+    ap.add_argument("--candidate", default="phrases", choices=["phrases", "acts"],
+                    help="composition to test: every behaviour facet, or dialogue_acts only")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    SIDES["candidate"] = args.candidate
     merged_ks = [int(x) for x in args.merged_k.split(",") if x.strip()]
 
     from measure.loaders import load_dataset

@@ -219,3 +219,13 @@ def test_bf16_vectors_have_their_own_cache_key(monkeypatch, tmp_path):
     bf16 = E.Embedder(cache_dir=tmp_path)
     assert bf16.key == fp32.key + "-bf16" and bf16.precision == "bf16"
     assert bf16.cache.folder != fp32.cache.folder
+
+
+def test_acts_mode_composes_dialogue_acts_only(small_data, monkeypatch):
+    monkeypatch.setenv(compose.COMPOSE_ENV, "acts")
+    prep, emb = _prepare(small_data)
+    assert prep.embedder_key == f"hash-embedder+acts-{compose.COMPOSITION}"
+    whole = HashEmbedder()
+    for f, col in prep.table.columns.items():
+        want = (compose.embed_composed(col.texts, whole) if f == "dialogue_acts" else whole.embed(col.texts))
+        np.testing.assert_allclose(col.embeddings, want, atol=1e-6, err_msg=f)
