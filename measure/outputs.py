@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .atomic import write_bytes, write_json, write_text
-from .conversation import fingerprint
+from .errors import EnsembleFitError
 from .pipeline import MIN_CONVERSATIONS, REAL, Measurement
-from .run_folder import measurement_run_id, run_id
+from .run_folder import data_fingerprint, measurement_run_id, run_id
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"
+# Above this many sources (real users included) the pairwise JS matrices go to
+# pairwise.npz and measure.json keeps their names and a summary: inline, 2,000
+# sources made a 450 MB measure.json that nobody reads cell by cell.
+PAIRWISE_INLINE_MAX = 200
+PAIRWISE_NPZ = "pairwise.npz"
 METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
 
 
 def measure_json(m: Measurement, extra: dict | None = None) -> dict:
     prep = m.prep
-    fp = fingerprint(prep.conversations)
+    fp = data_fingerprint(prep)
     counts = {REAL: int(len(prep.rows_of(REAL)))}
     counts.update({s: int(len(prep.rows_of(s))) for s in prep.simulators})
     out = {
@@ -39,8 +45,7 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
         "too_few_conversations": {"min": MIN_CONVERSATIONS, "sources": list(m.too_few),
                                   "allow_small": bool(m.config.allow_small)},
         "codebook_seed_spread": {s: v.to_dict() for s, v in m.seed_spread.items()},
-        "pairwise": {"names": m.pairwise["names"], "js": m.pairwise["js"],
-                     "per_facet": m.pairwise["per_facet"]},
+        "pairwise": pairwise_json(m),
         "by_task": m.by_task,
         "by_family": m.by_family,
         "dropped": [{"id": d[0], "source": d[1], "facet": d[2], "reason": d[3]} for d in prep.dropped],
@@ -55,6 +60,69 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
     if extra:
         out.update(extra)
     return out
+
+
+def pairwise_json(m: Measurement) -> dict:
+    """measure.json's ``pairwise``: the matrices inline up to PAIRWISE_INLINE_MAX
+    sources; above, where they are (pairwise.npz: ``js``, ``per_facet/{facet}``)
+    and the off-diagonal range of the overall JS."""
+    names = list(m.pairwise["names"])
+    if len(names) <= PAIRWISE_INLINE_MAX:
+        return {"names": names, "js": m.pairwise["js"], "per_facet": m.pairwise["per_facet"]}
+    js = np.asarray(m.pairwise["js"])
+    off = js[~np.eye(len(names), dtype=bool)]
+    return {"names": names, "file": PAIRWISE_NPZ,
+            "arrays": {"js": "js", "per_facet": {f: f"per_facet/{f}" for f in m.pairwise["per_facet"]}},
+            "note": f"{len(names)} sources: above {PAIRWISE_INLINE_MAX} the matrices are in {PAIRWISE_NPZ}",
+            "summary": {"js_min": float(off.min()), "js_median": float(np.median(off)), "js_max": float(off.max())}}
+
+
+def pairwise_npz(m: Measurement) -> bytes | None:
+    """pairwise.npz when measure.json does not hold the matrices, else None."""
+    if len(m.pairwise["names"]) <= PAIRWISE_INLINE_MAX:
+        return None
+    arrays = {"names": np.array(m.pairwise["names"]), "js": np.asarray(m.pairwise["js"]),
+              "run_id": np.array(measurement_run_id(m))}
+    arrays.update({f"per_facet/{f}": np.asarray(v) for f, v in m.pairwise["per_facet"].items()})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def read_pairwise(measure: dict, run_dir: str | Path, per_facet: bool = True) -> dict:
+    """``{"names", "js", "per_facet"}`` of a measure.json, inline or from its
+    pairwise.npz (``per_facet`` False: the overall matrix only, 1/9 the memory).
+
+    Raises
+    ------
+    EnsembleFitError
+        The npz is missing, unreadable, or from another run.
+    """
+    pw = measure["pairwise"]
+    if "file" not in pw:
+        return {"names": list(pw["names"]), "js": np.asarray(pw["js"], dtype=np.float64),
+                "per_facet": {f: np.asarray(v, dtype=np.float64) for f, v in pw.get("per_facet", {}).items()}}
+    path = Path(run_dir) / pw["file"]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if measure.get("run_id") and str(z["run_id"]) != measure["run_id"]:
+                raise EnsembleFitError(f"{path} comes from another run than measure.json (run id "
+                                       f"{z['run_id']} vs {measure['run_id']})")
+            return {"names": [str(n) for n in z["names"]], "js": z["js"],
+                    "per_facet": {f: z[key] for f, key in pw["arrays"]["per_facet"].items()} if per_facet else {}}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise EnsembleFitError(f"cannot read {path} (measure.json's pairwise matrices): {exc}") from None
+
+
+def write_measure_json(m: Measurement, path: str | Path, extra: dict | None = None) -> dict:
+    """measure.json at `path`, and pairwise.npz beside it when the matrices do not go inline."""
+    path = Path(path)
+    data = measure_json(m, extra)
+    big = pairwise_npz(m)
+    if big is not None:
+        write_bytes(path.parent / PAIRWISE_NPZ, big)   # first: measure.json points to it
+    write_json(path, data)
+    return data
 
 
 def _gap_row(m: Measurement, s: str) -> dict:
@@ -98,8 +166,7 @@ def distributions_npz(m: Measurement) -> bytes:
 
 def write_measure_outputs(m: Measurement, out_dir: str | Path, extra: dict | None = None) -> dict:
     out_dir = Path(out_dir)
-    data = measure_json(m, extra)
-    write_json(out_dir / "measure.json", data)
+    data = write_measure_json(m, out_dir / "measure.json", extra)
     write_text(out_dir / "measure.csv", ranking_csv(m))
     write_bytes(out_dir / "distributions.npz", distributions_npz(m))
     return data

@@ -443,9 +443,11 @@ class Measurement:
         return measure_json(self)
 
     def to_json(self, path: str | Path) -> Path:
-        """Write measure.json, byte-identical to the CLI's (atomically)."""
-        from .atomic import write_json
-        return write_json(path, self.to_dict())
+        """Write measure.json, byte-identical to the CLI's (atomically), and
+        pairwise.npz beside it above `outputs.PAIRWISE_INLINE_MAX` sources."""
+        from .outputs import write_measure_json
+        write_measure_json(self, path)
+        return Path(path)
 
     def write(self, out_dir: str | Path) -> dict:
         """Write measure.json, measure.csv and distributions.npz into `out_dir`."""
@@ -621,9 +623,12 @@ def pairwise_matrix(prep: Prepared, dist, fw) -> dict:
     overall = np.zeros((len(names), len(names)))
     for f in prep.facets:
         m = np.zeros((len(names), len(names)))
-        for i, a in enumerate(names):
-            for j in range(i + 1, len(names)):
-                m[i, j] = m[j, i] = dv.js(dist[f][a], dist[f][names[j]])
+        P = np.stack([np.asarray(dist[f][a], dtype=np.float64) for a in names])
+        # One row against the rest at a time: the same numbers as dv.js pair by
+        # pair, without a Python call per pair (2,000 sources: 16M calls).
+        for i in range(len(names) - 1):
+            m[i, i + 1:] = dv.js_rows(P[i + 1:], P[i])
+        m = m + m.T
         per_facet[f] = m
         overall += fw[f] * m
     return {"names": names, "js": overall, "per_facet": per_facet}

@@ -65,8 +65,18 @@ def run_id(data_fingerprint: str, settings: Mapping, representation: Mapping | N
 
 def measurement_run_id(m) -> str:
     """`run_id` of a `measure.pipeline.Measurement`."""
+    return run_id(data_fingerprint(m.prep), m.config.to_dict(), m.prep.representation)
+
+
+def data_fingerprint(prep) -> str:
+    """`fingerprint` of `prep.conversations`, computed once per conversations list
+    (every output of a run asks for it; at 100k conversations it takes seconds)."""
     from .conversation import fingerprint
-    return run_id(fingerprint(m.prep.conversations), m.config.to_dict(), m.prep.representation)
+    memo = prep.__dict__.get("_fingerprint_memo")
+    if memo is None or memo[0] is not prep.conversations:
+        memo = (prep.conversations, fingerprint(prep.conversations))
+        prep.__dict__["_fingerprint_memo"] = memo
+    return memo[1]
 
 
 # ------------------------------------------------------------------ the lock

@@ -298,9 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is cached and will be reused", file=sys.stderr)
         return 130
-    except MemoryError:
-        print("error: out of memory; try --k smaller, fewer facets, or MiniBatchKMeans via a "
-              "lower minibatch_threshold in the config", file=sys.stderr)
+    except MemoryError as exc:
+        print(f"error: out of memory{memory_hint(exc)}", file=sys.stderr)
         return 3
     except OSError as exc:
         # Environment problems (disk full, permissions) are not bugs: one line.
@@ -318,6 +317,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {escape_control(str(exc))}\n(traceback written to {log}; "
               "please report it; set ENSEMBLE_FIT_DEBUG=1 to see it here)", file=sys.stderr)
         return 70
+
+
+# Where a MemoryError was raised (the innermost package frame) -> what helps there.
+# --k does not: codebooks are k x dim, tiny; memory grows with conversations,
+# sources (pairwise matrices are sources^2 per facet) and facets.
+_MEMORY_HINTS = (
+    (("measure/loaders", "measure/hub", "measure/conversation", "measure/record_filter"),
+     "while reading the data; read less at a time: --max-per-source N, or split the data into several runs"),
+    (("measure/facets", "measure/facet_table"),
+     "while describing conversations; try --max-per-source N or fewer facets (--facets a,b)"),
+    (("measure/embed", "measure/_encode_worker", "measure/precomputed"),
+     "while embedding; try a smaller --batch-size, --max-per-source N, or fewer facets (--facets a,b)"),
+    (("measure/codebook",),
+     "while clustering; try --max-per-source N, fewer facets (--facets a,b), or a lower "
+     "minibatch_threshold in the config (MiniBatchKMeans)"),
+    (("ensemble/report", "ensemble/mixture", "ensemble/tune"),
+     "with many simulators; measure fewer sources per run (the simulator map and the fit grow with "
+     "the number of sources)"),
+    (("measure/pipeline", "measure/divergence", "measure/uncertainty", "measure/discriminator", "measure/outputs"),
+     "while comparing sources; measure fewer sources per run (pairwise matrices grow with the square of "
+     "the number of sources), or use --max-per-source N and fewer facets (--facets a,b)"),
+)
+
+
+def memory_hint(exc: BaseException) -> str:
+    """What helps after a MemoryError, from the innermost frame of ours in its traceback."""
+    import traceback
+
+    import ensemble
+    import measure
+    roots = [Path(pkg.__file__).resolve().parent for pkg in (measure, ensemble)]
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        for root in roots:
+            if path.is_relative_to(root):
+                where = f"{root.name}/{path.relative_to(root).as_posix()}"
+    for parts, hint in _MEMORY_HINTS:
+        if any(where.startswith(p) for p in parts):
+            return f" {hint}"
+    return ("; what helps: fewer conversations per source (--max-per-source N), fewer sources per run, "
+            "or fewer facets (--facets a,b)")
 
 
 # Commands that write a run folder hold it for the whole run: one run per folder.

@@ -20,8 +20,7 @@ from ensemble.mixture.optimizer import MixtureResult, solve_mixture
 from ensemble.weights_file import SCHEMA as WEIGHTS_SCHEMA
 from measure import __version__
 from measure.atomic import write_json
-from measure.conversation import fingerprint
-from measure.run_folder import measurement_run_id
+from measure.run_folder import data_fingerprint, measurement_run_id
 from measure.errors import ConfigError
 from measure.pipeline import Measurement
 from measure.progress import QUIET
@@ -179,7 +178,7 @@ def weights_json(m: Measurement, out: FitOutcome, cfg: FitConfig, measure_config
         "per_task_detail": out.per_task,
         "uncovered_tasks": out.uncovered_tasks,
         "config": {"fit": cfg.to_dict(), "measure": measure_config},
-        "data_fingerprint": fingerprint(m.prep.conversations),
+        "data_fingerprint": data_fingerprint(m.prep),
         "run_id": measurement_run_id(m),   # the measurement's: measure.json carries the same
     }
     if out.costs:

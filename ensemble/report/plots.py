@@ -24,6 +24,18 @@ STATUS_COLORS = {"captured": "#4c9a2a", "under": "#e3a21a", "missed": "#c0392b",
                  "hallucinated": "#6c3483", "not significant": "#9e9e9e", None: "#9e9e9e"}
 REAL_COLOR = "#1f4e79"
 DPI = 100
+# Figures show at most this many simulators (the closest to real users, or
+# the largest weights) and say so in the title: a row per simulator at 2,000
+# sources is a 900-inch figure that matplotlib cannot draw. The tables and
+# the JSON files keep every simulator.
+PLOT_MAX = 50
+
+
+def _capped(names: list, what: str) -> tuple[list, str]:
+    """The first PLOT_MAX of `names`, and a title note when some were left out."""
+    if len(names) <= PLOT_MAX:
+        return names, ""
+    return names[:PLOT_MAX], f" ({what} {PLOT_MAX} of {len(names)})"
 
 
 def _styled(fn):
@@ -58,7 +70,7 @@ def _wrapped(text: str, width: int = 38, lines: int = 3) -> str:
 @_styled
 def ranking_plot(measure: dict) -> bytes:
     """Overall gap per simulator with 95% CI whiskers and the real-vs-real noise floor."""
-    names = list(measure["ranking"])
+    names, note = _capped(list(measure["ranking"]), "closest")
     js = np.array([measure["gap"][s]["overall"]["js"] for s in names])
     ci = np.array([measure["gap"][s]["overall"]["js_ci"] for s in names])
     err = np.vstack([np.clip(js - ci[:, 0], 0, None), np.clip(ci[:, 1] - js, 0, None)])
@@ -73,14 +85,15 @@ def ranking_plot(measure: dict) -> bytes:
     ax.set_yticks(y, names)
     ax.set_xlabel("behavioural gap to real users (JS, bits; lower is better)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
-    ax.set_title("Simulator ranking")
+    ax.set_title("Simulator ranking" + note)
     return _png(fig)
 
 
 @_styled
 def facet_heatmap(measure: dict) -> bytes:
     """Per-facet JS of every simulator, rows in ranking order."""
-    names, facets = list(measure["ranking"]), list(measure["facets"])
+    names, note = _capped(list(measure["ranking"]), "closest")
+    facets = list(measure["facets"])
     M = np.array([[measure["gap"][s][f]["js"] for f in facets] for s in names])
     fig = Figure(figsize=(1.1 * len(facets) + 3, 0.42 * len(names) + 1.5))
     ax = fig.add_subplot()
@@ -93,7 +106,7 @@ def facet_heatmap(measure: dict) -> bytes:
             ax.text(j, i, f"{M[i, j]:.3f}", ha="center", va="center", fontsize=8,
                     color="white" if M[i, j] > 0.6 * hi else "black")
     fig.colorbar(im, ax=ax, label="JS (bits)")
-    ax.set_title("Gap per facet")
+    ax.set_title("Gap per facet" + note)
     return _png(fig)
 
 
@@ -102,7 +115,7 @@ def weights_plot(weights: dict) -> bytes:
     """Mixture weights with bootstrap 95% CIs, largest first."""
     w = weights["weights"]
     ci = weights.get("weights_ci") or {}
-    names = sorted(w, key=lambda s: (-w[s], s))
+    names, note = _capped(sorted(w, key=lambda s: (-w[s], s)), "largest")
     vals = np.array([w[s] for s in names])
     lo = np.array([ci.get(s, [w[s], w[s]])[0] for s in names])
     hi = np.array([ci.get(s, [w[s], w[s]])[1] for s in names])
@@ -114,7 +127,7 @@ def weights_plot(weights: dict) -> bytes:
     ax.set_yticks(y, names)
     ax.set_xlim(0, 1)
     ax.set_xlabel("mixture weight (95% bootstrap CI)")
-    ax.set_title("Mixture weights")
+    ax.set_title("Mixture weights" + note)
     return _png(fig)
 
 
@@ -126,23 +139,36 @@ def pairwise_plot(simmap: dict, measure: dict) -> bytes:
     names = list(measure["pairwise"]["names"])
     js = np.asarray(measure["pairwise"]["js"], float)
     order = simmap.get("order") or names
-    idx = [names.index(n) for n in order]
+    linkage_ = simmap.get("linkage")
+    note = ""
+    if len(names) > PLOT_MAX:
+        # Real users and the simulators closest to them, in their own tree's order.
+        from .simmap import dendrogram_order
+        keep = [n for n in names if n not in measure.get("ranking", ())] + list(measure.get("ranking", ()))
+        keep = keep[:PLOT_MAX]
+        pos = {n: i for i, n in enumerate(names)}
+        sub = [pos[n] for n in keep]
+        tree = dendrogram_order(keep, js[np.ix_(sub, sub)])
+        order, linkage_ = tree["order"], tree["linkage"]
+        note = f" - {PLOT_MAX} of {len(names)} sources: real users and the closest simulators"
+    pos = {n: i for i, n in enumerate(names)}
+    idx = [pos[n] for n in order]
     M = js[np.ix_(idx, idx)]
     n = len(order)
     fig = Figure(figsize=(0.55 * n + 3, 0.55 * n + 3))
-    if simmap.get("linkage"):
+    if linkage_:
         gs = fig.add_gridspec(2, 2, height_ratios=[1, 4], width_ratios=[20, 1], hspace=0.02, wspace=0.05)
         axd = fig.add_subplot(gs[0, 0])
-        dendrogram(np.asarray(simmap["linkage"]), ax=axd, no_labels=True, color_threshold=0,
+        dendrogram(np.asarray(linkage_), ax=axd, no_labels=True, color_threshold=0,
                    above_threshold_color="#555555")
         axd.set_xlim(0, n * 10)  # leaves at 5, 15, ...: the same x as the heatmap cells
         axd.set_axis_off()
-        axd.set_title("Simulator map (pairwise JS, average linkage)")
+        axd.set_title("Simulator map (pairwise JS, average linkage)" + note)
         ax, cax = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
     else:
         gs = fig.add_gridspec(1, 2, width_ratios=[20, 1])
         ax, cax = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
-        ax.set_title("Simulator map (pairwise JS)")
+        ax.set_title("Simulator map (pairwise JS)" + note)
     im = ax.imshow(M, cmap="viridis_r", vmin=0, aspect="auto", extent=(0, n * 10, n * 10, 0))
     ticks = np.arange(n) * 10 + 5  # dendrogram leaves sit at 5, 15, 25, ...
     ax.set_xticks(ticks, order, rotation=45, ha="right")

@@ -25,7 +25,8 @@ from .explain import explain as explain_measurement
 from measure.atomic import write_bytes, write_json, write_text
 from measure.errors import EnsembleFitError
 from measure.pipeline import FLOOR_NOTE, TOO_FEW
-from measure.run_folder import check_run_folder, measurement_run_id
+from measure.outputs import read_pairwise
+from measure.run_folder import check_run_folder, data_fingerprint, measurement_run_id
 
 PLOTS_DIR = "plots"
 
@@ -547,9 +548,8 @@ def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
     else:
         wj = _read_json(run_dir / "weights.json")
         weights = wj["weights"] if wj else None
-    from measure.conversation import fingerprint
     # The run's id and fingerprint, like measure.json's: `report` refuses a folder that mixes runs.
-    ids = {"data_fingerprint": fingerprint(measurement.prep.conversations),
+    ids = {"data_fingerprint": data_fingerprint(measurement.prep),
            "run_id": measurement_run_id(measurement)}
     return [write_json(run_dir / "explain.json", {**explain_measurement(measurement, weights), **ids}),
             write_json(run_dir / "simmap.json", {**simmap_mod.from_measurement(measurement), **ids})]
@@ -583,6 +583,8 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: 
     measure = _read_json(run_dir / "measure.json")
     if measure is None:
         raise EnsembleFitError(f"{run_dir}: no measure.json here; run `ensemble-fit run` or `measure` first")
+    if "file" in measure.get("pairwise", {}):   # a large run keeps its matrices in pairwise.npz
+        measure = {**measure, "pairwise": read_pairwise(measure, run_dir, per_facet=False)}
     weights = _read_json(run_dir / "weights.json")
     explain = _read_json(run_dir / "explain.json")
     simmap = _read_json(run_dir / "simmap.json")
