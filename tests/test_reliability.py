@@ -20,9 +20,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.reliability_support import (OUTPUTS, assert_same_outputs, baseline, copy_cache, encoded,
-                                       popen_cli, run_args, run_cli, shard_files, shard_texts,
-                                       temp_files)
+from tests.reliability_support import (
+    OUTPUTS,
+    assert_same_outputs,
+    baseline,
+    copy_cache,
+    encoded,
+    popen_cli,
+    run_args,
+    run_cli,
+    shard_files,
+    shard_texts,
+    temp_files,
+)
 
 
 @pytest.fixture(scope="module")
@@ -259,11 +269,17 @@ def test_full_disk_while_writing_outputs(base, tmp_path, capsys, monkeypatch, wh
     import measure.atomic as atomic
     cache, out = tmp_path / "cache", tmp_path / "out"
     copy_cache(base["cache"], cache, parts=("embeddings", "facets"))  # codebooks are fit by this run
+    # The disk fills up after the up-front check of the output folder passed
+    # (that check has its own test): the failure comes at the outputs.
+    out.mkdir(parents=True)
+    from ensemble.cli import commands
+    monkeypatch.setattr(commands, "ensure_writable_dir", lambda folder, **_: Path(folder))
     if where == "replace":
-        fake = _patched_os(replace=_enospc)
+        monkeypatch.setattr(atomic, "os", _patched_os(replace=_enospc))
     else:
-        fake = _patched_os(fdopen=lambda fd, mode: _FullDiskFile(os.fdopen(fd, mode)))
-    monkeypatch.setattr(atomic, "os", fake)
+        import builtins
+        monkeypatch.setattr(atomic, "open", lambda *a, **kw: _FullDiskFile(builtins.open(*a, **kw)),
+                            raising=False)
     rc, err = _main(capsys, _args(base, out, cache))
     assert rc == 2
     _one_line_error(err, f"cannot write {out / 'measure.json'}: No space left on device")

@@ -32,7 +32,7 @@ from ensemble.tune.yardstick import build_yardstick, clip_resolutions
 from measure.pipeline import MeasureConfig, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--quiet", "--bootstrap", "2", "--weight-bootstrap", "0", "--codebook-seeds", "1", "--no-report"]
+FAST = ["--quiet", "--bootstrap", "2", "--weight-bootstrap", "0", "--codebook-seeds", "1"]
 # Two facets keep codebook fits (the cost of a cold trial) few in the storage tests.
 TWO = ["requests", "context"]
 
@@ -139,10 +139,10 @@ def test_degenerate_settings_do_not_win(ctx):
 
 
 def _sweep(ctx, path: Path, n: int) -> optuna.Study:
-    study = study.open_study(storage.open_storage(f"sqlite:///{path}"), storage.DEFAULT_STUDY, seed=ctx.mconf.seed,
+    st = study.open_study(storage.open_storage(f"sqlite:///{path}"), storage.DEFAULT_STUDY, seed=ctx.mconf.seed,
                           default_params=ctx.default.params(ctx.space))
-    study.run_study(study, ctx, n_trials=n)
-    return study
+    study.run_study(st, ctx, n_trials=n)
+    return st
 
 
 def test_best_is_no_worse_than_default_and_sweeps_are_deterministic(ctx2, tmp_path):
@@ -171,11 +171,11 @@ def test_best_is_no_worse_than_default_and_sweeps_are_deterministic(ctx2, tmp_pa
 def test_a_sweep_whose_trials_all_fail_stops(ctx2, tmp_path):
     # min_weight 0.5 for each of 7 simulators cannot sum to 1: every solve fails.
     bad = replace(ctx2, fconf=replace(ctx2.fconf, min_weight=0.5))
-    study = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 'f.db'}"), "f", seed=0)
-    stats = study.run_study(study, bad, n_trials=5, max_consecutive_failures=3)
-    assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
+    st = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 'f.db'}"), "f", seed=0)
+    stats = study.run_study(st, bad, n_trials=5, max_consecutive_failures=3)
+    assert [t.state for t in st.trials] == [TrialState.FAIL] * 3
     assert stats.trial_seconds == [] and len(stats.errors) == 3
-    assert "MixtureInfeasible" in study.trials[0].user_attrs["error"]
+    assert "MixtureInfeasible" in st.trials[0].user_attrs["error"]
 
 
 # ------------------------------------------------------------------ storage
@@ -191,28 +191,28 @@ def test_storage_urls(tmp_path):
 
 
 def test_trials_of_dead_local_workers_fail_and_live_ones_hold_slots(tmp_path):
-    study = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 's.db'}"), "t", seed=0)
+    st = study.open_study(storage.open_storage(f"sqlite:///{tmp_path / 's.db'}"), "t", seed=0)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     host = socket.gethostname()
-    dead = study.ask()
+    dead = st.ask()
     dead.set_user_attr(storage.WORKER_ATTR, f"{host}:{gone.pid}")          # killed sweep, this machine
-    live = study.ask()
+    live = st.ask()
     live.set_user_attr(storage.WORKER_ATTR, f"{host}:{os.getppid()}")      # another worker, alive
-    far = study.ask()
+    far = st.ask()
     far.set_user_attr(storage.WORKER_ATTR, "elsewhere:1")                  # other machine: heartbeat's job
-    study.tell(study.ask(), 0.5)
+    st.tell(st.ask(), 0.5)
     # Killed before it recorded its worker: an orphan once older than ORPHAN_AFTER_S.
     started = datetime.now() - timedelta(seconds=storage.ORPHAN_AFTER_S + 5)
-    study.add_trial(FrozenTrial(number=0, state=TrialState.RUNNING, value=None, datetime_start=started,
+    st.add_trial(FrozenTrial(number=0, state=TrialState.RUNNING, value=None, datetime_start=started,
                                 datetime_complete=None, params={}, distributions={}, user_attrs={},
                                 system_attrs={}, intermediate_values={}, trial_id=0))
-    assert storage._counts(study) == (1, 2)                                 # dead ones hold no slot
-    assert storage._is_surplus(study, number=9, n_trials=3)                # 1 complete + 2 running ahead
-    assert not storage._is_surplus(study, number=9, n_trials=4)
-    assert not storage._is_surplus(study, number=live.number, n_trials=2)  # only lower numbers are ahead
-    assert storage.fail_dead_trials(study) == 2
-    states = {t.number: t.state for t in study.trials}
+    assert storage._counts(st) == (1, 2)                                 # dead ones hold no slot
+    assert storage._is_surplus(st, number=9, n_trials=3)                # 1 complete + 2 running ahead
+    assert not storage._is_surplus(st, number=9, n_trials=4)
+    assert not storage._is_surplus(st, number=live.number, n_trials=2)  # only lower numbers are ahead
+    assert storage.fail_dead_trials(st) == 2
+    states = {t.number: t.state for t in st.trials}
     assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING,
                       3: TrialState.COMPLETE, 4: TrialState.FAIL}
 
@@ -293,9 +293,9 @@ def test_two_workers_share_one_study(small_demo, shared_cache, tmp_path, kind, c
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-2000:]
-    storage = storage.open_storage(url)
-    study = optuna.load_study(study_name=storage.DEFAULT_STUDY, storage=storage)
-    trials = study.trials
+    store = storage.open_storage(url)
+    shared = optuna.load_study(study_name=storage.DEFAULT_STUDY, storage=store)
+    trials = shared.trials
     numbers = [t.number for t in trials]
     assert numbers == list(range(len(trials)))        # no duplicated or skipped number
     assert [t.state for t in trials].count(TrialState.COMPLETE) == n

@@ -65,6 +65,8 @@ def run_sweep_command(args) -> int:
     costs = commands._costs(args, fconf, ds, meta)
     if getattr(args, "dry_run", False):
         commands._dry_run(args, ds, mconf)
+    commands._verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf),
+                      sweep_settings=opts, storage=mask_url(url), cache=commands._cache(args))
     n_trials = opts.get("n_trials")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not reporter.enabled, transient=True) as prog:
