@@ -13,7 +13,7 @@ from ensemble.mixture.evaluate import MixtureProblem
 from ensemble.mixture.fit import FitConfig, _constraints
 from measure.distributions import histogram
 from measure.errors import EnsembleFitError
-from measure.pipeline import REAL, MeasureConfig, Prepared, fit_labels, fit_labels_merged, resolve_k
+from measure.pipeline import REAL, MeasureConfig, Prepared, blas_threads, fit_labels, fit_labels_merged, resolve_k
 
 from .space import SearchSpace, Settings, suggest
 from .storage import WORKER, WORKER_ATTR, _is_surplus
@@ -66,8 +66,9 @@ class SweepContext:
             if mode not in ("merge", "fit"):
                 raise EnsembleFitError(f"{CODEBOOKS_ENV} must be merge or fit, got {mode!r}")
             merge_codebooks = mode == "merge"
-        yard = build_yardstick(prep, resolutions, seed=mconf.seed, pca_variance=0.9,
-                               minibatch_threshold=mconf.minibatch_threshold, cache_dir=cache_dir, memo=memo)
+        with blas_threads():
+            yard = build_yardstick(prep, resolutions, seed=mconf.seed, pca_variance=0.9,
+                                   minibatch_threshold=mconf.minibatch_threshold, cache_dir=cache_dir, memo=memo)
         default = Settings(k=resolve_k(prep, mconf), facet_weights=mconf.weights(prep.facets),
                            pca_variance=mconf.pca_variance, divergence=fconf.divergence)
         space = SearchSpace.for_data(prep, default.k, tune_pca, tune_divergence)
@@ -86,6 +87,14 @@ def _problem(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
 
 
 def evaluate(ctx: SweepContext, settings: Settings, seed: int | None = None) -> TrialOutcome:
+    """See `_evaluate`; with one BLAS/OpenMP thread, like `measure` (pipeline.blas_threads)."""
+    # Without this, a trial's k-means ran with every thread and spun on a busy
+    # 2-core machine: one cause of the 153 s / 426 s / 697 s sweeps (docs/performance.md).
+    with blas_threads():
+        return _evaluate(ctx, settings, seed)
+
+
+def _evaluate(ctx: SweepContext, settings: Settings, seed: int | None = None) -> TrialOutcome:
     """Fit codebooks and the mixture with `settings` on the fit split; score on the yardstick.
     `seed` (default: the measure config's) seeds the codebooks' k-means."""
     from ensemble.mixture.optimizer import solve_mixture
