@@ -229,6 +229,8 @@ def _env() -> dict:
 
 
 def _complete_in_sqlite(db: Path) -> int:
+    if not db.exists():   # connecting would create an empty file, which the sweep refuses (no study in it)
+        return 0
     try:
         with sqlite3.connect(db, timeout=5) as con:
             return con.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
