@@ -274,12 +274,16 @@ def test_full_disk_while_writing_outputs(base, tmp_path, capsys, monkeypatch, wh
     out.mkdir(parents=True)
     from ensemble.cli import commands
     monkeypatch.setattr(commands, "ensure_writable_dir", lambda folder, **_: Path(folder))
+    # Every file goes through one atomic writer; only the output folder's disk is full.
+    in_out = lambda p: Path(p).parent == out  # noqa: E731
     if where == "replace":
-        monkeypatch.setattr(atomic, "os", _patched_os(replace=_enospc))
+        monkeypatch.setattr(atomic, "os", _patched_os(
+            replace=lambda src, dst: _enospc() if in_out(dst) else os.replace(src, dst)))
     else:
         import builtins
-        monkeypatch.setattr(atomic, "open", lambda *a, **kw: _FullDiskFile(builtins.open(*a, **kw)),
-                            raising=False)
+        monkeypatch.setattr(atomic, "open", lambda p, *a, **kw: (
+            _FullDiskFile(builtins.open(p, *a, **kw)) if in_out(p) else builtins.open(p, *a, **kw)),
+            raising=False)
     rc, err = _main(capsys, _args(base, out, cache))
     assert rc == 2
     _one_line_error(err, f"cannot write {out / 'measure.json'}: No space left on device")
