@@ -119,7 +119,7 @@ class FeatureSpace:
 
 
 def _components(vectors: np.ndarray, index: np.ndarray, m: int, fit_rows: np.ndarray | None,
-                max_texts: int = 5000) -> np.ndarray:
+                max_texts: int = 2000) -> np.ndarray:
     """(n_rows, m) standardized leading principal components of the rows' texts.
 
     The PCA is fit on the distinct texts weighted by how many rows carry
@@ -135,7 +135,8 @@ def _components(vectors: np.ndarray, index: np.ndarray, m: int, fit_rows: np.nda
     wu = w[used] / w[used].sum()
     mean = wu @ V
     Vc = V - mean
-    cov = (Vc * wu[:, None]).T @ Vc
+    # float32 for the one d x d product: components only need a few digits.
+    cov = ((Vc * wu[:, None]).T.astype(np.float32) @ Vc.astype(np.float32)).astype(np.float64)
     from scipy.sparse.linalg import eigsh
     if m < cov.shape[0] - 1:
         # Lanczos for the m leading pairs only; a fixed start vector keeps it deterministic.
