@@ -81,9 +81,18 @@ class SeparatingFeature:
         return "simulator" if self.coef > 0 else "real users"
 
     def to_dict(self) -> dict:
-        return {"facet": self.facet, "cluster": int(self.cluster), "coef": float(self.coef),
+        # Display precision: the coefficients rest on embedding components,
+        # whose last bits depend on how texts were batched for the model (a
+        # run resumed after a kill batches differently); rounding keeps the
+        # outputs byte-stable.
+        return {"facet": self.facet, "cluster": int(self.cluster), "coef": round(float(self.coef), 3),
                 "share_real": float(self.share_real), "share_sim": float(self.share_sim),
                 "leans": self.leans}
+
+
+def _r4(x) -> float:
+    """AUCs to 4 decimals in outputs (see SeparatingFeature.to_dict)."""
+    return round(float(x), 4)
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ class DiscriminatorResult:
     top_features: tuple[SeparatingFeature, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"auc": float(self.auc), "auc_ci": [float(self.ci[0]), float(self.ci[1])],
+        return {"auc": _r4(self.auc), "auc_ci": [_r4(self.ci[0]), _r4(self.ci[1])],
                 "n_real": int(self.n_real), "n_sim": int(self.n_sim),
                 "top_features": [f.to_dict() for f in self.top_features]}
 

@@ -129,8 +129,7 @@ def _gap_row(m: Measurement, s: str) -> dict:
     row = m.gap[s].to_dict()
     if s in m.discriminator:
         d = m.discriminator[s]
-        row["discriminator"] = {"auc": d.auc, "auc_ci": list(d.ci), "n_real": d.n_real, "n_sim": d.n_sim,
-                                "top_features": [f.to_dict() for f in d.top_features]}
+        row["discriminator"] = d.to_dict()
     if s in m.mauve:
         row["mauve"] = m.mauve[s]
     if m.unmeasured(s):

@@ -527,8 +527,8 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
         with reporter.stage("discriminator (classifier per simulator)"):
             disc, disc_floor = discriminator_stage(prep, labels, k, config, n_half)
         if disc_floor is not None:
-            floor_json["discriminator_auc"] = disc_floor.auc
-            floor_json["discriminator_auc_ci"] = list(disc_floor.ci)
+            floor_json["discriminator_auc"] = disc_floor.to_dict()["auc"]
+            floor_json["discriminator_auc_ci"] = disc_floor.to_dict()["auc_ci"]
     too_few = small_sample_warnings(prep, gap, config, reporter.warn)
     mauve = {}
     if config.mauve:

@@ -141,7 +141,33 @@ def read_outputs(out: Path) -> dict[str, bytes]:
 def assert_same_outputs(out: Path, expected: dict[str, bytes]) -> None:
     got = read_outputs(out)
     for name in OUTPUTS:
-        assert got[name] == expected[name], f"{name} differs from the uninterrupted run"
+        assert got[name] == expected[name], f"{name} differs from the uninterrupted run" + _json_diff(
+            got[name], expected[name])
+
+
+def _json_diff(a: bytes, b: bytes) -> str:
+    """Where two JSON outputs differ (the first few paths), for the failure message."""
+    import json
+    try:
+        x, y = json.loads(a), json.loads(b)
+    except ValueError:
+        return ""
+    out: list[str] = []
+
+    def walk(u, v, path):
+        if len(out) >= 5:
+            return
+        if isinstance(u, dict) and isinstance(v, dict):
+            for k in sorted(set(u) | set(v)):
+                walk(u.get(k), v.get(k), f"{path}/{k}")
+        elif isinstance(u, list) and isinstance(v, list) and len(u) == len(v):
+            for i, (p, q) in enumerate(zip(u, v)):
+                walk(p, q, f"{path}[{i}]")
+        elif u != v:
+            out.append(f"{path}: {str(u)[:60]} != {str(v)[:60]}")
+
+    walk(x, y, "")
+    return ": " + "; ".join(out)
 
 
 def copy_cache(src: Path, dst: Path, parts=("embeddings", "facets", "codebooks")) -> Path:
