@@ -572,16 +572,22 @@ def small_sample_warnings(prep: Prepared, gap: dict, config: MeasureConfig, warn
     gap whose 95% CI is wider than the gap itself."""
     too_few = [s for s in [REAL] + prep.simulators if len(prep.rows_of(s)) < MIN_CONVERSATIONS]
     if too_few:
-        sizes = ", ".join(f"{s} {len(prep.rows_of(s))}" for s in too_few)
+        sizes = _some([f"{s} {len(prep.rows_of(s))}" for s in too_few])
         what = ("measured anyway (--allow-small)" if config.allow_small
                 else f"their rows read '{TOO_FEW}' (--allow-small shows the numbers)")
         warn(f"fewer than {MIN_CONVERSATIONS} conversations ({sizes}): {what}")
     wide = [s for s in prep.simulators
             if gap[s]["overall"]["js_ci"][1] - gap[s]["overall"]["js_ci"][0] > gap[s]["overall"]["js"]]
     if wide:
-        warn(f"the 95% CI is wider than the gap itself for {', '.join(wide)}: at this sample size "
+        warn(f"the 95% CI is wider than the gap itself for {_some(wide)}: at this sample size "
              f"the gap is not resolved; more conversations narrow it")
     return too_few
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """A list for a warning line: the first few names and how many more (thousands of sources happen)."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _pair(ci) -> list[float]:
