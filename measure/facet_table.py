@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .atomic import file_lock, fsync_dir, remove_stale_temps, unique_tmp
+from .atomic import atomic_file, file_lock, remove_stale_temps
 from .conversation import Conversation
 from .facets.base import RAW_FACET, FacetExtractor
 
@@ -225,19 +225,10 @@ def _write_table(path: Path, table: FacetTable) -> None:
                                np.nan_to_num(c.features, nan=-1e30).round(6).tolist()}
                            for f, c in table.columns.items()},
                "failures": table.failures}
-    tmp = unique_tmp(path)  # unique per process and thread: writers never share one
-    try:
-        with open(tmp, "wb") as raw:
-            # mtime=0: the same table gives the same bytes.
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                gz.write(json.dumps(payload).encode("utf-8"))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    with atomic_file(path) as raw:
+        # mtime=0: the same table gives the same bytes.
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            gz.write(json.dumps(payload).encode("utf-8"))
 
 
 def _read_table(path: Path, log, facets: Sequence[str] | None = None,

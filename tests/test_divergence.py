@@ -6,8 +6,16 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 
 from measure.divergence import (
-    all_divergences, hellinger, hellinger_rows, js, js_rows, kl, kl_rows, metric_rows,
-    total_variation, tv_rows,
+    all_divergences,
+    hellinger,
+    hellinger_rows,
+    js,
+    js_rows,
+    kl,
+    kl_rows,
+    metric_rows,
+    total_variation,
+    tv_rows,
 )
 
 

@@ -11,7 +11,13 @@ from rich.console import Console
 
 from measure.conversation import Message
 from measure.errors import ConfigError, InputError
-from measure.loaders import Dataset, LoadReport, file_stem, iter_conversations, load_dataset
+from measure.loaders import (
+    Dataset,
+    LoadReport,
+    file_stem,
+    iter_conversations,
+    load_dataset,
+)
 from measure.summary import render_summary, summarize
 
 
