@@ -96,13 +96,18 @@ def cmd_inspect(args) -> int:
     return 1 if getattr(args, "strict", False) and summary.problems else 0
 
 
-def cmd_measure(args) -> int:
+def _measure_setup(args):
+    """What `measure` and `plan` start from: settings, a writable --out, the data and its metadata."""
     reporter = _reporter(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args, reporter)
-    meta = _metadata(args, ds)
+    return reporter, mconf, ds, _metadata(args, ds)
+
+
+def cmd_measure(args) -> int:
+    reporter, mconf, ds, meta = _measure_setup(args)
     _verbose(args, reporter, measure_settings=mconf.to_dict(), cache=_cache(args))
     m = measure_stage(args, ds, mconf, reporter, meta)
     data = m.write(args.out)
@@ -226,12 +231,7 @@ def cmd_assign(args) -> int:
 
 def cmd_plan(args) -> int:
     from ensemble.plan.command import run_plan
-    reporter = _reporter(args)
-    cfg = settings.read_config(args.config)
-    mconf = settings.measure_config(args, cfg, heldout_default=0.0)
-    ensure_writable_dir(args.out)  # fail now, not after the measurement
-    ds = load_data(args.data, args, reporter)
-    meta = _metadata(args, ds)
+    reporter, mconf, ds, meta = _measure_setup(args)
     rc = run_plan(args, mconf, lambda: measure_stage(args, ds, mconf, reporter, meta),
                   costs_from(meta), reporter, _results(args))
     if getattr(args, "json", False):
