@@ -123,7 +123,7 @@ def run(out: Path, n_real: int = 2000, sharegpt: int | None = None, seed: int = 
 
     convs, origin = real_users(n_real, sharegpt, seed)
     data_dir = write(out / "data", populations(convs, seed))
-    data = measure.load_conversations([data_dir])
+    data = measure.load_conversations([data_dir], on_error="skip", drop_empty_turns=True)  # real logs have empty turns
     t0 = time.perf_counter()
     m = measure.measure_gap(data, MeasureConfig(seed=seed), cache_dir=cache)
     rows = {}
