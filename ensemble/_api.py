@@ -10,20 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from measure._api import Representation, default_cache_dir, prepare_data
+from measure._api import Representation, _reporter, default_cache_dir, prepare_data
 from measure.atomic import write_json, write_text
 from measure.errors import ConfigError, EnsembleFitError
 from measure.loaders import Dataset
 from measure.pipeline import MeasureConfig, Measurement, Prepared, blas_threads
-from measure.progress import QUIET, Reporter
+from measure.progress import Reporter
 
 from .mixture.fit import FitConfig, Mixture, check_fit_config, fit, mixture_from
-
-
-def _reporter(progress: bool | Reporter) -> Reporter:
-    if isinstance(progress, Reporter):
-        return progress
-    return Reporter(enabled=True) if progress else QUIET
 
 
 def costs_from(metadata) -> dict[str, float] | None:

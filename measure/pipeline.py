@@ -25,7 +25,7 @@ from .distributions import histogram
 from .errors import ConfigError, EnsembleFitError
 from .compose import compose_mode, composed_facets, composition_key
 from .facet_table import FacetTable, embed_columns, extract_facets
-from .facets.base import BEHAVIOUR_FACETS, RAW_FACET
+from .facets.base import BEHAVIOUR_FACETS
 from .progress import QUIET, Reporter
 from .results import NoiseFloor, SeedSpread, SimulatorGap
 from .uncertainty import bootstrap_gaps, noise_floor

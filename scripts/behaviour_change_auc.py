@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from measure.conversation import ASSISTANT, USER, Conversation, Message  # noqa: E402
+from measure.conversation import USER, Conversation, Message  # noqa: E402
 
 CHANGED = ("first_turn_only", "shortened", "polite")
 TARGET_CHANGED, TARGET_UNCHANGED = 0.75, 0.6

@@ -12,7 +12,6 @@ import pytest
 from rich.console import Console
 
 from ensemble.cli import build_parser, main, terminal
-from ensemble.report.render import print_explain_summary
 from tests.conftest import read_json
 
 

@@ -1,7 +1,6 @@
 """End-to-end checks of `measure` and `run` on the demo, whose answer is known."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -13,7 +13,6 @@ import numpy as np
 
 from ensemble.mixture.optimizer import (
     MixtureInfeasible,
-    MixtureResult,
     solve_mixture,
     greedy_forward,
     mixture_objective,
