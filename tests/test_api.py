@@ -169,7 +169,11 @@ def test_sweep_honours_or_rejects_every_run_option(tmp_path, monkeypatch):
         raise _Stop
 
     import ensemble._api as api
+    import measure.mauve_lens
     monkeypatch.setattr(api, "sweep", fake_sweep)
+    # --mauve is checked for its optional package before the sweep starts; this
+    # test is about which options are read, so it must not depend on the bench extra.
+    monkeypatch.setattr(measure.mauve_lens, "check_available", lambda: None)
     from ensemble.tune.command import run_sweep_command
     with pytest.raises(_Stop):
         run_sweep_command(rec)
