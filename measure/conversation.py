@@ -36,6 +36,9 @@ class Conversation:
     precomputed: dict[str, str] = field(default_factory=dict)
     # "file:line" the record came from, for error messages downstream.
     origin: str = ""
+    # (messages, hex digest) of the last content_hash(): several stages key
+    # caches by content, and hashing 130k conversations again each time is seconds.
+    _hash: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def user_turns(self) -> list[str]:
@@ -47,13 +50,16 @@ class Conversation:
 
     def content_hash(self) -> str:
         """Stable hash of what the user and assistant said (not id or source)."""
-        h = hashlib.sha256()
+        memo = self._hash
+        # Messages are a tuple of frozen Messages: the same tuple object, the same content.
+        if memo is not None and memo[0] is self.messages:
+            return memo[1]
+        # One update of the joined bytes: the same digest as one update per part.
+        parts = []
         for m in self.messages:
-            h.update(m.role.encode())
-            h.update(b"\x00")
-            h.update(m.content.encode("utf-8", "surrogatepass"))
-            h.update(b"\x01")
-        return h.hexdigest()
+            parts += (m.role.encode(), b"\x00", m.content.encode("utf-8", "surrogatepass"), b"\x01")
+        self._hash = (self.messages, hashlib.sha256(b"".join(parts)).hexdigest())
+        return self._hash[1]
 
     def to_record(self) -> dict:
         """Flat-JSONL form, the format `load` reads back."""

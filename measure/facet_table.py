@@ -7,7 +7,6 @@ distinct behaviours, not of conversations.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -54,7 +53,8 @@ def _table_key(extractor_key: str, facets: Sequence[str], conversations: Sequenc
     h.update(json.dumps(list(facets)).encode())
     for c in conversations:
         h.update(c.content_hash().encode())
-        h.update(json.dumps(c.precomputed, sort_keys=True).encode())
+        # json.dumps({}) is "{}": skip the encoder for the common empty case.
+        h.update(json.dumps(c.precomputed, sort_keys=True).encode() if c.precomputed else b"{}")
     return h.hexdigest()[:24]
 
 
@@ -73,7 +73,7 @@ def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtrac
         return _extract(conversations, extractor, facets, None, log)
     key = _table_key(extractor.cache_key, facets, conversations)
     folder = Path(cache_dir) / "facets"
-    path = folder / f"{key}.json.gz"
+    path = folder / f"{key}.npz"
     cached = _read_table(path, log, facets, len(conversations))  # the common case needs no lock
     if cached is not None:
         return cached
@@ -218,39 +218,61 @@ def _column(facet: str, texts: list[str | None], feats) -> FacetColumn:
     return FacetColumn(facet=facet, texts=list(uniq), index=index, features=feats)
 
 
+# The table is a zip of .npy arrays (index and features per facet, binary
+# and exact) plus one JSON member for the texts and failures: at paper scale
+# (130k conversations) writing the features as JSON text took longer than
+# describing them. Members carry a fixed date, so one table gives one file.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
 def _write_table(path: Path, table: FacetTable) -> None:
+    import io
+    import zipfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"columns": {f: {"texts": c.texts, "index": c.index.tolist(),
-                               "features": None if c.features is None else
-                               np.nan_to_num(c.features, nan=-1e30).round(6).tolist()}
-                           for f, c in table.columns.items()},
-               "failures": table.failures}
+    meta = {"columns": {f: {"texts": c.texts, "features": c.features is not None}
+                        for f, c in table.columns.items()},
+            "failures": table.failures}
+    members = [("meta.json", json.dumps(meta).encode("utf-8"))]
+    for i, (f, c) in enumerate(table.columns.items()):
+        arrays = [("index", c.index.astype(np.int32))]
+        if c.features is not None:
+            arrays.append(("features", np.ascontiguousarray(c.features, dtype=np.float32)))
+        for name, arr in arrays:
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
+            members.append((f"{i}.{name}.npy", buf.getvalue()))
     with atomic_file(path) as raw:
-        # mtime=0: the same table gives the same bytes.
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-            gz.write(json.dumps(payload).encode("utf-8"))
+        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, data in members:
+                zf.writestr(zipfile.ZipInfo(name, date_time=_ZIP_DATE), data,
+                            compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
 def _read_table(path: Path, log, facets: Sequence[str] | None = None,
                 n_rows: int | None = None) -> FacetTable | None:
+    import io
+    import zipfile
+
     if not path.exists():
         return None
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            payload = json.load(fh)
-        cols = {}
-        for f, c in payload["columns"].items():
-            feats = None
-            if c["features"] is not None:
-                feats = np.asarray(c["features"], dtype=np.float32)
-                feats[feats < -1e29] = np.nan
-            index = np.asarray(c["index"], dtype=np.int32)
-            texts = c["texts"]
-            if index.ndim != 1 or (n_rows is not None and len(index) != n_rows) \
-                    or (len(index) and int(index.max()) >= len(texts)) \
-                    or not all(isinstance(t, str) for t in texts):
-                raise ValueError(f"facet '{f}' does not match the conversations")
-            cols[f] = FacetColumn(facet=f, texts=texts, index=index, features=feats)
+        with zipfile.ZipFile(path) as zf:
+            payload = json.loads(zf.read("meta.json").decode("utf-8"))
+
+            def array(name: str) -> np.ndarray:
+                return np.lib.format.read_array(io.BytesIO(zf.read(name)), allow_pickle=False)
+            cols = {}
+            for i, (f, c) in enumerate(payload["columns"].items()):
+                feats = array(f"{i}.features.npy") if c["features"] else None
+                index = array(f"{i}.index.npy").astype(np.int32, copy=False)
+                texts = c["texts"]
+                if index.ndim != 1 or (n_rows is not None and len(index) != n_rows) \
+                        or (len(index) and int(index.max()) >= len(texts)) \
+                        or (feats is not None and len(feats) != len(index)) \
+                        or not all(isinstance(t, str) for t in texts):
+                    raise ValueError(f"facet '{f}' does not match the conversations")
+                cols[f] = FacetColumn(facet=f, texts=texts, index=index, features=feats)
         if facets is not None and list(cols) != list(facets):
             raise ValueError(f"facets {list(cols)} where {list(facets)} were expected")
         return FacetTable(columns=cols, failures=[tuple(x) for x in payload.get("failures", [])])

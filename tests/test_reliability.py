@@ -149,7 +149,7 @@ def test_corrupt_cache_entries_are_reported_and_recomputed(base, tmp_path):
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])        # truncated shard
     book = sorted((cache / "codebooks").glob("*.npz"))[0]
     _garble(book)                                                               # garbled codebook
-    table = next((cache / "facets").glob("*.json.gz"))
+    table = next((cache / "facets").glob("*.npz"))
     _garble(table, at=0.3)                                                      # garbled facet table
 
     proc = run_cli(_args(base, out, cache))
@@ -309,7 +309,7 @@ def test_full_disk_while_writing_the_caches_is_only_a_warning(base, tmp_path, ca
     assert rc == 0, err
     err = " ".join(err.split())
     assert err.count("codebook cache: cannot write") == 5 and "facet cache: cannot write" in err
-    assert list((cache / "codebooks").glob("*.npz")) == [] and list((cache / "facets").glob("*.gz")) == []
+    assert list((cache / "codebooks").glob("*.npz")) == [] and list((cache / "facets").glob("*.npz")) == []
     assert_same_outputs(out, base["outputs"])
 
 

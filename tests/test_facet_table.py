@@ -1,0 +1,61 @@
+"""The described-facet cache: one binary file per table, exact and byte-stable."""
+from __future__ import annotations
+
+import numpy as np
+
+from measure.facet_table import FacetColumn, FacetTable, _read_table, _write_table, extract_facets
+from measure.facets.offline import RuleFacetExtractor
+
+
+def _table() -> FacetTable:
+    feats = np.array([[0.1, np.nan], [1e-7, 3.0], [2.5, -1.0]], dtype=np.float32)
+    return FacetTable(columns={
+        "style": FacetColumn("style", ["terse; lower case", "polite, \u00e9t\u00e9 \u2713"],
+                             np.array([0, 1, 0], dtype=np.int32), features=feats),
+        "raw": FacetColumn("raw", ["a", "b", "c"], np.array([2, 1, 0], dtype=np.int32)),
+    }, failures=[("id-9", "sim", "style", "rules failed: KeyError")])
+
+
+def test_round_trip_is_exact_and_the_same_table_gives_the_same_bytes(tmp_path):
+    t = _table()
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    _write_table(a, t)
+    _write_table(b, t)
+    assert a.read_bytes() == b.read_bytes()
+    back = _read_table(a, print, ["style", "raw"], 3)
+    assert list(back.columns) == ["style", "raw"]
+    assert back.columns["style"].texts == t.columns["style"].texts
+    assert back.columns["style"].index.dtype == np.int32
+    assert np.array_equal(back.columns["style"].index, [0, 1, 0])
+    # features come back bit for bit, NaN (a missing feature) included
+    assert np.array_equal(back.columns["style"].features, t.columns["style"].features, equal_nan=True)
+    assert back.columns["raw"].features is None
+    assert back.failures == [("id-9", "sim", "style", "rules failed: KeyError")]
+
+
+def test_a_table_for_other_conversations_or_a_torn_file_is_recomputed(tmp_path):
+    path = tmp_path / "t.npz"
+    _write_table(path, _table())
+    logs = []
+    assert _read_table(path, logs.append, ["style", "raw"], 4) is None   # 4 rows expected, 3 stored
+    assert "does not match" in logs[-1] and not path.exists()
+    _write_table(path, _table())
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert _read_table(path, logs.append) is None and "unreadable" in logs[-1]
+
+
+def test_extract_facets_reads_back_what_it_wrote(tmp_path):
+    from ensemble.demo.generator import generate_demo
+    convs = generate_demo(seed=1, n_real=30, n_per_simulator=5).conversations
+    facets = ["requests", "style", "dialogue_acts"]
+    first = extract_facets(convs, RuleFacetExtractor(), facets, cache_dir=tmp_path)
+    files = list((tmp_path / "facets").glob("*.npz"))
+    assert len(files) == 1
+    again = extract_facets(convs, RuleFacetExtractor(), facets, cache_dir=tmp_path)
+    for f in facets:
+        assert again.columns[f].texts == first.columns[f].texts
+        assert np.array_equal(again.columns[f].index, first.columns[f].index)
+        assert np.array_equal(again.columns[f].features, first.columns[f].features, equal_nan=True)
+    # other conversations: another key, another file
+    extract_facets(convs[:-1], RuleFacetExtractor(), facets, cache_dir=tmp_path)
+    assert len(list((tmp_path / "facets").glob("*.npz"))) == 2
