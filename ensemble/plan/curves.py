@@ -36,7 +36,7 @@ import numpy as np
 from measure.pipeline import REAL
 
 from .pilot import Pilot
-from .solve import Stacked, objective, objectives, solve_weights, stack
+from ensemble.mixture.fast import Stacked, objective, objectives, solve_weights, stack
 
 Z95 = 1.959963984540054
 ZERO_WEIGHT = 1e-4   # below this a weight counts as zero

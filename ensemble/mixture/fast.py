@@ -1,11 +1,12 @@
 """A fast solve of the plain mixture problem for bootstrap replicates.
 
-The planner re-fits the weights hundreds of times on resampled histograms.
-The conic solver of `ensemble.mixture.optimizer` takes ~0.1-0.2 s a solve;
-this SLSQP solve with the analytic JS gradient, warm-started at the pilot's
-weights, takes a few milliseconds and agrees with it to ~1e-4
-(tests/test_plan.py). Only the plain simplex problem: no bounds, costs or
-cardinality, which is what the uncertainty of the weights is about.
+The weight bootstrap of `run` and the planner re-fit the weights tens to
+hundreds of times on resampled histograms. The conic solver of
+`ensemble.mixture.optimizer` compiles every new problem (~0.1-0.5 s a
+solve at paper scale); this SLSQP solve with the analytic JS gradient,
+warm-started at the point estimate's weights, takes milliseconds and agrees
+with it to ~1e-4 (tests/test_plan.py, tests/test_mixture.py). Only the
+plain simplex problem: no bounds, costs or cardinality.
 """
 from __future__ import annotations
 
