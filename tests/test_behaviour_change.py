@@ -36,7 +36,7 @@ def test_transforms_keep_topics_and_change_behaviour(script):
 
 def test_changed_populations_are_told_apart_unchanged_is_not(script, shared_cache, tmp_path):
     res = script.run(tmp_path, n_real=600, seed=0, cache=shared_cache)
-    assert res["n_per_population"] == 300
+    assert res["n_per_population"] == 200   # thirds: real, unchanged, the changed ones
     pops = res["populations"]
     for s in script.CHANGED:
         assert pops[s]["auc"] >= 0.75, (s, pops[s])
