@@ -141,12 +141,18 @@ def ranking_csv(m: Measurement) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     facets = m.prep.facets
+    # The classifier lens and the row's status come after the facet columns,
+    # so readers that index the earlier columns by position keep working.
     w.writerow(["rank", "simulator", "n", "js", "js_ci_lo", "js_ci_hi", "floor_js", "seed_std",
-                *[f"{f}_js" for f in facets]])
+                *[f"{f}_js" for f in facets], "auc", "auc_ci_lo", "auc_ci_hi", "floor_auc", "status"])
+    floor_auc = "" if m.discriminator_floor is None else f"{m.discriminator_floor.auc:.4f}"
     for r, s in enumerate(m.ranking, 1):
         g = m.gap[s]
+        d = m.discriminator.get(s)
+        lens = ["", "", ""] if d is None else [f"{d.auc:.4f}", f"{d.ci[0]:.4f}", f"{d.ci[1]:.4f}"]
         w.writerow([r, s, g.n, f"{g.js:.6f}", f"{g.ci[0]:.6f}", f"{g.ci[1]:.6f}", f"{m.floor.js:.6f}",
-                    f"{m.seed_spread[s].std:.6f}", *[f"{g.facets[f].js:.6f}" for f in facets]])
+                    f"{m.seed_spread[s].std:.6f}", *[f"{g.facets[f].js:.6f}" for f in facets],
+                    *lens, floor_auc, "too_few_conversations" if m.unmeasured(s) else "ok"])
     return buf.getvalue()
 
 

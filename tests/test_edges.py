@@ -86,6 +86,10 @@ def test_five_per_source_rows_say_too_few_never_a_bare_zero(five_per_source, sha
     lines = [ln for ln in cap.out.splitlines() if "sim_a" in ln or "sim_b" in ln]
     assert len(lines) == 2 and all("too few" in ln and "0.0000" not in ln for ln in lines)
     assert out.count("conversations") >= 2 and "to measure" in out
+    import csv
+    rows = list(csv.DictReader((tmp_path / "m" / "measure.csv").read_text().splitlines()))
+    assert {r["simulator"]: r["status"] for r in rows} == {"sim_a": "too_few_conversations",
+                                                           "sim_b": "too_few_conversations"}
 
 
 def test_allow_small_shows_numbers_and_warns_on_wide_cis(five_per_source, shared_cache, tmp_path, capsys):

@@ -155,6 +155,14 @@ def test_measure_command_writes_table_and_distributions(demo_data, shared_cache,
     rows = (out / "measure.csv").read_text().splitlines()
     assert rows[0].startswith("rank,simulator,n,js")
     assert [r.split(",")[1] for r in rows[1:]] == m["ranking"]
+    import csv
+    table = list(csv.DictReader(rows))
+    for row in table:   # the classifier lens sits beside JS, as in measure.json
+        d = m["gap"][row["simulator"]]["discriminator"]
+        assert float(row["auc"]) == pytest.approx(d["auc"], abs=1e-4)
+        assert [float(row["auc_ci_lo"]), float(row["auc_ci_hi"])] == pytest.approx(d["auc_ci"], abs=1e-4)
+        assert float(row["floor_auc"]) == pytest.approx(m["noise_floor"]["discriminator_auc"], abs=1e-4)
+        assert row["status"] == "ok"
     z = np.load(out / "distributions.npz")
     for f in m["facets"]:
         p = z[f"{f}/real"]
