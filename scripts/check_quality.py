@@ -2,8 +2,9 @@
 
 Measures the same data twice, with the reference representation (every
 rule description embedded whole, `ENSEMBLE_FIT_EMBED_COMPOSE=off`, the
-default) and a candidate (`--candidate acts`: dialogue_acts descriptions
-composed from cached phrase embeddings; `phrases`: every behaviour facet),
+default until `acts` passed this check) and a candidate (`--candidate acts`,
+now the default: dialogue_acts descriptions composed from cached phrase
+embeddings; `phrases`: every behaviour facet),
 and prints for every data set:
 
 - Kendall tau between the two simulator rankings (target >= 0.98);
