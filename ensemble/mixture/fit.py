@@ -109,7 +109,7 @@ def fit(m: Measurement, cfg: FitConfig, costs: dict[str, float] | None = None,
     if _plain(cfg, cons):
         # The replicates' problems differ only in their histograms: a warm-started
         # SLSQP solve from the point weights (~1e-4 from the conic solve) instead
-        # of compiling 30 conic programs; at paper scale that was most of `run`'s fit.
+        # of compiling 30 conic programs (seconds of `run`'s fit at paper scale).
         from .fast import solve_weights, stack
         w0 = np.array([result.weights[s] for s in prob.names])
 
