@@ -18,13 +18,13 @@ PRECOMPUTED_FACET_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-message __dict__: ~300 bytes less, 6M messages at 1M conversations
 class Message:
     role: str  # "user" or "assistant"
     content: str
 
 
-@dataclass
+@dataclass(slots=True)  # no per-conversation __dict__ (a million of them in memory at WildChat scale)
 class Conversation:
     id: str
     source: str

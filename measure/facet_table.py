@@ -88,23 +88,27 @@ def extract_facets(conversations: Sequence[Conversation], extractor: FacetExtrac
 def _extract(conversations: Sequence[Conversation], extractor: FacetExtractor, facets: list[str],
              path: Path | None, log: Callable[[str], None]) -> FacetTable:
     behaviour = [f for f in facets if f != RAW_FACET]
+    parts = None
     if not behaviour:
         records, failures = [{} for _ in conversations], []
     elif _n_workers(extractor, len(conversations)) > 1:
-        records, failures = _extract_parallel(conversations, extractor, tuple(behaviour))
+        # Columns straight from the workers' compact parts: no per-conversation
+        # record objects (5 per conversation; gigabytes at a million).
+        parts, failures = _extract_parallel(conversations, extractor, tuple(behaviour))
+        records = None
     else:
         records = extractor.extract(conversations, tuple(behaviour))
         failures = list(getattr(extractor, "failures", []) or [])
     columns: dict[str, FacetColumn] = {}
     for f in facets:
         if f == RAW_FACET:
-            texts = [raw_user_text(c) for c in conversations]
-            feats = None
+            columns[f] = _column(f, [raw_user_text(c) for c in conversations], None)
+        elif parts is not None:
+            columns[f] = parts[f]
         else:
             texts = [rec[f].text if f in rec else None for rec in records]
             fv = [rec[f].features if f in rec else None for rec in records]
-            feats = _stack_features(fv)
-        columns[f] = _column(f, texts, feats)
+            columns[f] = _column(f, texts, _stack_features(fv))
     table = FacetTable(columns=columns, failures=failures)
     # A table with failures is not cached: the next run must ask again for
     # the failed descriptions (the LLM extractor caches its successes itself).
@@ -150,6 +154,8 @@ def _n_workers(extractor, n: int) -> int:
 
 
 def _describe_chunk(bounds: tuple[int, int]):
+    """One chunk's facets as (distinct texts, index (-1: failed), feature
+    matrix or None) per facet: arrays, not per-conversation objects."""
     convs, extractor, facets = _FORK_STATE
     chunk = list(convs[bounds[0]:bounds[1]])
     records = extractor.extract(chunk, facets)
@@ -164,15 +170,14 @@ def _describe_chunk(bounds: tuple[int, int]):
             if r is not None:
                 idx[i] = uniq.setdefault(r.text, len(uniq))
                 feats[i] = r.features
-        out[f] = (list(uniq), idx, feats)
+        out[f] = (list(uniq), idx, _stack_features(feats))
     return out, failures
 
 
 def _extract_parallel(conversations, extractor, facets: tuple[str, ...]):
-    """`extractor.extract` over a fork()ed pool; same records, same order."""
+    """`extractor.extract` over a fork()ed pool, assembled into one FacetColumn
+    per facet: the same columns, in the same order, as one process gives."""
     import multiprocessing as mp
-
-    from .facets.base import FacetRecord
 
     global _FORK_STATE
     n = len(conversations)
@@ -183,18 +188,28 @@ def _extract_parallel(conversations, extractor, facets: tuple[str, ...]):
             parts = pool.map(_describe_chunk, bounds, chunksize=1)
     finally:
         _FORK_STATE = None
-    records: list[dict] = []
     failures: list = []
-    for part, fails in parts:
-        m = len(next(iter(part.values()))[1]) if part else 0
-        recs = [{} for _ in range(m)]
-        for f, (texts, idx, feats) in part.items():
-            for i in np.flatnonzero(idx >= 0):
-                recs[i][f] = FacetRecord(texts[idx[i]], feats[i])
-        records.extend(recs)
+    for _, fails in parts:
         failures.extend(fails)
     extractor.failures = failures
-    return records, failures
+    columns = {}
+    for f in facets:
+        uniq: dict[str, int] = {}
+        index = np.empty(n, dtype=np.int32)
+        widths = [p[f][2].shape[1] for p, _ in parts if p[f][2] is not None]
+        # As _stack_features: the first width wins, other rows stay NaN.
+        feats = np.full((n, widths[0]), np.nan, dtype=np.float32) if widths else None
+        at = 0
+        for part, _ in parts:
+            texts, idx, fm = part[f]
+            # Chunk-local ids -> ids in first-appearance order over all rows.
+            remap = np.array([uniq.setdefault(t, len(uniq)) for t in texts] or [0], dtype=np.int32)
+            index[at:at + len(idx)] = np.where(idx >= 0, remap[np.maximum(idx, 0)], -1)
+            if feats is not None and fm is not None and fm.shape[1] == feats.shape[1]:
+                feats[at:at + len(idx)] = fm
+            at += len(idx)
+        columns[f] = FacetColumn(facet=f, texts=list(uniq), index=index, features=feats)
+    return columns, failures
 
 
 def _stack_features(fv: list) -> np.ndarray | None:

@@ -59,3 +59,29 @@ def test_extract_facets_reads_back_what_it_wrote(tmp_path):
     # other conversations: another key, another file
     extract_facets(convs[:-1], RuleFacetExtractor(), facets, cache_dir=tmp_path)
     assert len(list((tmp_path / "facets").glob("*.npz"))) == 2
+
+
+def test_parallel_describing_gives_the_one_process_table(monkeypatch):
+    """Big inputs are described by a fork()ed pool and assembled from compact
+    per-chunk parts; the table must be the one a single process builds."""
+    import multiprocessing as mp
+
+    import pytest
+
+    from ensemble.demo.generator import generate_demo
+    from measure import facet_table
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork() on this platform: describing stays in one process")
+    convs = generate_demo(seed=2, n_real=150, n_per_simulator=30).conversations
+    facets = ["requests", "context", "responses", "style", "dialogue_acts"]
+    monkeypatch.setenv("ENSEMBLE_FIT_JOBS", "2")
+    monkeypatch.setattr(facet_table, "PARALLEL_MIN_CONVERSATIONS", 10)
+    monkeypatch.setattr(facet_table, "_CHUNK_CONVERSATIONS", 37)   # many chunks, uneven last one
+    assert facet_table._n_workers(RuleFacetExtractor(), len(convs)) == 2
+    par = extract_facets(convs, RuleFacetExtractor(), facets)
+    monkeypatch.setattr(facet_table, "PARALLEL_MIN_CONVERSATIONS", 10 ** 9)
+    one = extract_facets(convs, RuleFacetExtractor(), facets)
+    for f in facets:
+        assert par.columns[f].texts == one.columns[f].texts
+        assert np.array_equal(par.columns[f].index, one.columns[f].index)
+        assert np.array_equal(par.columns[f].features, one.columns[f].features, equal_nan=True)
