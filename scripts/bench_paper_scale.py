@@ -79,26 +79,49 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def tree_rss_kib(root: int) -> int:
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared with other processes (a fork()ed
+    worker's copy-on-write view of its parent) count as a share, not in full."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
     kids = _children_map()
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         p = todo.pop()
-        total += _rss_kib(p)
+        out.append(p)
         todo.extend(kids.get(p, []))
-    return total
+    return out
+
+
+def tree_rss_kib(root: int) -> int:
+    return sum(_rss_kib(p) for p in _tree(root))
 
 
 class TreeSampler(threading.Thread):
+    """Peak of the process tree's summed RSS (shared pages counted once per
+    process: an upper bound) and summed PSS (what the machine holds)."""
+
     def __init__(self, pid: int, interval: float = 0.25):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_kib = 0
+        self.peak_pss_kib = 0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
+            pids = _tree(self.pid)
+            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in pids))
+            self.peak_pss_kib = max(self.peak_pss_kib, sum(_pss_kib(p) for p in pids))
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -130,6 +153,7 @@ def run_step(name: str, argv: list[str], log_dir: Path, env: dict) -> dict:
             tail.append(line)
     res = {"step": name, "argv": argv, "rc": proc.returncode, "wall_s": wall, "stages": stages,
            "max_process_rss_gib": usage.ru_maxrss / 2**20, "tree_rss_peak_gib": sampler.peak_kib / 2**20,
+           "tree_pss_peak_gib": sampler.peak_pss_kib / 2**20,
            "user_cpu_s": usage.ru_utime, "sys_cpu_s": usage.ru_stime,
            "load_before": [round(x, 2) for x in load_before],
            "load_after": [round(x, 2) for x in os.getloadavg()]}
@@ -142,7 +166,8 @@ def print_step(r: dict) -> None:
     ok = "ok" if r["rc"] == 0 else f"FAILED rc={r['rc']}"
     print(f"\n== {r['step']} ({ok}): {r['wall_s']:.1f}s wall, {r['user_cpu_s'] + r['sys_cpu_s']:.0f}s CPU, "
           f"peak RSS {r['max_process_rss_gib']:.2f} GiB (largest process), "
-          f"{r['tree_rss_peak_gib']:.2f} GiB (process tree, sampled); "
+          f"{r['tree_rss_peak_gib']:.2f} GiB (process tree, sampled), "
+          f"{r.get('tree_pss_peak_gib', 0.0):.2f} GiB PSS (process tree, shared pages once); "
           f"load avg before {r['load_before'][0]:.1f}, after {r['load_after'][0]:.1f}")
     accounted = 0.0
     for stage, s in r["stages"].items():
