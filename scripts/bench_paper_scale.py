@@ -68,28 +68,26 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _rss_kib(pid: int) -> int:
+def _proc_kib(pid: int, name: str, key: str) -> int:
+    """The `key:` line of /proc/PID/NAME, in KiB (0 when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/{name}") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _rss_kib(pid: int) -> int:
+    return _proc_kib(pid, "status", "VmRSS:")
 
 
 def _pss_kib(pid: int) -> int:
     """Proportional set size: pages shared with other processes (a fork()ed
     worker's copy-on-write view of its parent) count as a share, not in full."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kib(pid, "smaps_rollup", "Pss:")
 
 
 def _tree(root: int) -> list[int]:
