@@ -8,8 +8,10 @@ distinct behaviours, not of conversations.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -241,9 +243,6 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def _write_table(path: Path, table: FacetTable) -> None:
-    import io
-    import zipfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"columns": {f: {"texts": c.texts, "features": c.features is not None}
                         for f, c in table.columns.items()},
@@ -266,9 +265,6 @@ def _write_table(path: Path, table: FacetTable) -> None:
 
 def _read_table(path: Path, log, facets: Sequence[str] | None = None,
                 n_rows: int | None = None) -> FacetTable | None:
-    import io
-    import zipfile
-
     if not path.exists():
         return None
     try:

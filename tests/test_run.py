@@ -210,8 +210,8 @@ def test_weight_bootstrap_fast_solves_match_the_conic_ones(demo_data, shared_cac
                             cache_dir=shared_cache)
     out = fit(m, FitConfig(weight_bootstrap=12, per_task=False), seed=5)
     prob = out.problem
-    conic = bootstrap_weights(m, prob, lambda P, q: solve_mixture(P, q, prob.names,
-                                                                  facet_weights=prob.facet_weights), 12, 5 + 7)
+    conic = bootstrap_weights(m, prob, lambda P, q: solve_mixture(
+        P, q, prob.names, facet_weights=prob.facet_weights).weight_vector(prob.names), 12, 5 + 7)
     assert set(conic) == set(out.weight_ci)
     for s in prob.names:
         assert np.allclose(out.weight_ci[s], conic[s], atol=2e-3), (s, out.weight_ci[s], conic[s])

@@ -155,7 +155,8 @@ def _js(p, q) -> float:
 
 def bootstrap_weights(m: Measurement, prob: MixtureProblem, solve, n_boot: int, seed: int) -> dict[str, list[float]]:
     """Percentile CIs of each weight: resample conversations within every source
-    (codebooks fixed), rebuild the histograms and re-solve."""
+    (codebooks fixed), rebuild the histograms and re-solve. `solve(P, q)`
+    returns the weight vector, aligned with `prob.names`."""
     if n_boot <= 0:
         return {}
     prep = m.prep
@@ -168,8 +169,7 @@ def bootstrap_weights(m: Measurement, prob: MixtureProblem, solve, n_boot: int, 
         ss = [rng.choice(r, size=len(r), replace=True) for r in sim_rows]
         P = {f: np.vstack([histogram(m.labels[f][r], m.k[f]) for r in ss]) for f in prep.facets}
         q = {f: histogram(m.labels[f][rr], m.k[f]) for f in prep.facets}
-        res = solve(P, q)
-        draws[b] = [res.weights[s] for s in prob.names]
+        draws[b] = solve(P, q)
     lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
     return {s: [float(lo[i]), float(hi[i])] for i, s in enumerate(prob.names)}
 

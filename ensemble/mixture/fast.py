@@ -5,7 +5,7 @@ hundreds of times on resampled histograms. The conic solver of
 `ensemble.mixture.optimizer` compiles every new problem (~0.1-0.5 s a
 solve at paper scale); this SLSQP solve with the analytic JS gradient,
 warm-started at the point estimate's weights, takes milliseconds and agrees
-with it to ~1e-4 (tests/test_plan.py, tests/test_mixture.py). Only the
+with it to ~1e-4 (tests/test_plan.py, tests/test_run.py). Only the
 plain simplex problem: no bounds, costs or cardinality.
 """
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -106,23 +105,22 @@ def fit(m: Measurement, cfg: FitConfig, costs: dict[str, float] | None = None,
     max_size = min(len(prob.names), cfg.table_max_size if cfg.max_simulators is None else cfg.max_simulators)
     base = baselines(prob, cfg.divergence, max_size, {k: v for k, v in cons.items()
                                                        if k not in ("include", "exclude")} | {})
+    w_fit = result.weight_vector(prob.names)
     if _plain(cfg, cons):
         # The replicates' problems differ only in their histograms: a warm-started
         # SLSQP solve from the point weights (~1e-4 from the conic solve) instead
         # of compiling 30 conic programs (seconds of `run`'s fit at paper scale).
         from .fast import solve_weights, stack
-        w0 = np.array([result.weights[s] for s in prob.names])
 
         def boot_solve(P, q):
-            w = solve_weights(stack(P, q, prob.facet_weights), w0)
-            return SimpleNamespace(weights=dict(zip(prob.names, map(float, w))))
-        ci = bootstrap_weights(m, prob, boot_solve, cfg.weight_bootstrap, seed + 7)
+            return solve_weights(stack(P, q, prob.facet_weights), w_fit)
     else:
-        ci = bootstrap_weights(m, prob, solve, cfg.weight_bootstrap, seed + 7)
+        def boot_solve(P, q):
+            return solve(P, q).weight_vector(prob.names)
+    ci = bootstrap_weights(m, prob, boot_solve, cfg.weight_bootstrap, seed + 7)
     n_draws = cfg.realized_draws or sum(len(m.prep.rows_of(s)) for s in prob.names)
     realized = realized_mixture(m, prob, result.weights, n_draws, seed + 11)
-    heldout_ci = heldout_bootstrap(m, prob, np.array([result.weights[s] for s in prob.names]),
-                                   base.best_single["name"], seed=seed + 13)
+    heldout_ci = heldout_bootstrap(m, prob, w_fit, base.best_single["name"], seed=seed + 13)
     uncovered = uncovered_tasks(m)
     if uncovered:
         (warn or QUIET.warn)("no simulator has conversations of task " + ", ".join(

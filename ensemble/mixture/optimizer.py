@@ -878,6 +878,16 @@ def _pair_scores(data: _Data, cons: _Constraints, pairs: np.ndarray) -> np.ndarr
     return out
 
 
+def _first_best(scores: np.ndarray) -> int | None:
+    """Index of the lowest finite score; ties (within 1e-12) keep the earlier
+    one, as `_better` does for supports solved one by one."""
+    win = None
+    for i, sc in enumerate(scores):
+        if np.isfinite(sc) and (win is None or sc < scores[win] - 1e-12):
+            win = i
+    return win
+
+
 def _enumerate(data, cons, K) -> MixtureResult:
     forced = [int(i) for i in np.flatnonzero(cons.forced)]
     free = [int(i) for i in np.flatnonzero(cons.allowed & ~cons.forced)]
@@ -891,10 +901,7 @@ def _enumerate(data, cons, K) -> MixtureResult:
         if scores is not None:
             # Two-member supports (the common K=2 table row): scored in one
             # vectorized pass; the winner is solved and certified below.
-            win = None
-            for a_i, sc in enumerate(scores):
-                if np.isfinite(sc) and (win is None or sc < scores[win] - 1e-12):
-                    win = a_i
+            win = _first_best(scores)
             n += len(actives)
             if win is not None:
                 res = _solve_support(data, cons, actives[win], "exact_enumeration", screen=True)
@@ -941,19 +948,15 @@ def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
     if chosen:
         path.append((list(chosen), _solve_support(data, cons, np.array(chosen), "greedy")))
     while len(chosen) < K and free:
+        candidates = free
         pair = _pair_scores(data, cons, np.array([chosen + [c] for c in free])) if len(chosen) == 1 else None
         if pair is not None:
             # Pairs: every candidate scored in one vectorized pass; only the
             # best one is solved (and certified) here.
-            win = None
-            for idx, sc in enumerate(pair):      # ties keep the earlier candidate, as below
-                if np.isfinite(sc) and (win is None or sc < pair[win] - 1e-12):
-                    win = idx
-            scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy", screen=True))
-                      for c in ([] if win is None else [free[win]])]
-        else:
-            scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy", screen=True))
-                      for c in free]
+            win = _first_best(pair)
+            candidates = [] if win is None else [free[win]]
+        scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy", screen=True))
+                  for c in candidates]
         feasible = [(c, r) for c, r in scored if r is not None]
         if feasible:
             best_c, best_r = feasible[0]

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ensemble.mixture.fast import Stacked, objective, objectives, solve_weights, stack
 from measure.pipeline import REAL
 
 from .pilot import Pilot
-from ensemble.mixture.fast import Stacked, objective, objectives, solve_weights, stack
 
 Z95 = 1.959963984540054
 ZERO_WEIGHT = 1e-4   # below this a weight counts as zero
