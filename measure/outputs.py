@@ -13,7 +13,7 @@ from . import __version__
 from .atomic import write_bytes, write_json, write_text
 from .errors import EnsembleFitError
 from .pipeline import MIN_CONVERSATIONS, REAL, Measurement
-from .run_folder import data_fingerprint, measurement_run_id, run_id
+from .run_folder import data_fingerprint, measurement_run_id
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"
 # Above this many sources (real users included) the pairwise JS matrices go to
@@ -26,7 +26,6 @@ METRICS = ("js", "js_nats", "kl_forward", "kl_backward", "tv", "hellinger")
 
 def measure_json(m: Measurement, extra: dict | None = None) -> dict:
     prep = m.prep
-    fp = data_fingerprint(prep)
     counts = {REAL: int(len(prep.rows_of(REAL)))}
     counts.update({s: int(len(prep.rows_of(s))) for s in prep.simulators})
     out = {
@@ -51,9 +50,9 @@ def measure_json(m: Measurement, extra: dict | None = None) -> dict:
         "dropped": [{"id": d[0], "source": d[1], "facet": d[2], "reason": d[3]} for d in prep.dropped],
         "config": m.config.to_dict(),
         "representation": prep.representation,
-        "data_fingerprint": fp,
+        "data_fingerprint": data_fingerprint(prep),
         # Every output of the run carries it (weights.json, explain.json ...): `report` refuses mixed folders.
-        "run_id": run_id(fp, m.config.to_dict(), prep.representation),
+        "run_id": measurement_run_id(m),
         "units": {"js": "bits", "js_nats": "nats", "kl_forward": "nats, KL(real || sim), alpha=1/k",
                   "kl_backward": "nats, KL(sim || real), alpha=1/k", "tv": "[0,1]", "hellinger": "[0,1]"},
     }
