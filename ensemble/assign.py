@@ -337,6 +337,23 @@ def row_keys(table: _Table, id_column: str | None, skip: str) -> list[str]:
     return keys
 
 
+_FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+                  ".ndjson": "jsonl", ".json": "json"}
+
+
+def _check_out_format(out: Path, fmt: str) -> None:
+    """The output is written in the input's format: an --out whose suffix names
+    another format would hold bytes its own readers refuse."""
+    implied = _FILE_SUFFIXES.get(out.suffix.lower())
+    if implied is None:
+        return                              # a folder name or a suffix of the user's own
+    same = implied == fmt or {implied, fmt} <= {"json", "jsonl"}
+    if not same:
+        raise ConfigError(f"--out {out} names a {implied} file, but the data is {fmt} and is "
+                          f"written back in the same format; give --out a "
+                          f"{'folder name' if fmt == 'datasets' else '.' + fmt} path")
+
+
 def _order(seed: int, key: str) -> bytes:
     return hashlib.sha256(f"{seed}\0{key}".encode("utf-8")).digest()
 
@@ -349,8 +366,8 @@ def summary_path_for(out: str | Path) -> Path:
     return out.with_name(out.name + SUMMARY_SUFFIX)
 
 
-def _previous(out: Path, fmt: str, column: str, id_column: str | None, fingerprint: str
-              ) -> dict[str, str]:
+def _previous(out: Path, fmt: str, column: str, id_column: str | None, fingerprint: str,
+              notes: list[str]) -> dict[str, str]:
     """key -> simulator of the rows a previous run wrote to `out` (empty if none)."""
     if not out.exists():
         return {}
@@ -365,6 +382,9 @@ def _previous(out: Path, fmt: str, column: str, id_column: str | None, fingerpri
             raise AssignError("OUT was assigned with other weights or another seed; its rows "
                               "would keep a different mixture. Write to a new --out",
                               file=str(summary), field="weights_fingerprint")
+    else:
+        notes.append(f"no summary beside {out} ({summary.name}): cannot check that its rows "
+                     "were assigned with these weights and this seed")
     table = read_table(out, fmt)
     if column not in table.columns:
         raise AssignError(f"exists but has no {column!r} column; not an earlier assignment "
@@ -417,6 +437,7 @@ def assign_dataset(weights: str | Path, data: str | Path, out: str | Path, *, se
                           "when rows are appended")
     table = read_table(data, fmt)
     fmt = table.format
+    _check_out_format(out, fmt)
     notes: list[str] = []
     if not column:
         raise ConfigError("--column must be a non-empty name")
@@ -458,7 +479,7 @@ def assign_dataset(weights: str | Path, data: str | Path, out: str | Path, *, se
                                   field=task_column, **table.where(i))
 
     keys = row_keys(table, id_column, skip=column)
-    prev = _previous(out, fmt, column, id_column, sampler.fingerprint())
+    prev = _previous(out, fmt, column, id_column, sampler.fingerprint(), notes)
     values: list[str | None] = [None] * table.n
     groups: dict[str | None, list[int]] = {}
     for i, t in enumerate(tasks):

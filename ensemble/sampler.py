@@ -375,7 +375,8 @@ class SimulatorSampler:
         streams = state.get("streams")
         if not isinstance(streams, list):
             raise WeightsError("must be a list", field="state.streams")
-        self.reset()
+        # Check every entry before touching the streams: a bad state leaves the
+        # sampler as it was.
         for entry in streams:
             if not isinstance(entry, Mapping):
                 raise WeightsError("entries must be objects", field="state.streams")
@@ -387,6 +388,14 @@ class SimulatorSampler:
                            for c in counts)):
                 raise WeightsError(f"counts must be {len(self.names)} integers >= 0",
                                    field="state.streams")
-            stream = self._stream(task)
-            stream.restore(counts, entry)
-            self._counts[task] = list(counts)
+        before = (self._streams, self._counts)
+        self.reset()
+        try:
+            for entry in streams:
+                task, counts = entry.get("task"), entry.get("counts")
+                stream = self._stream(task)
+                stream.restore(counts, entry)
+                self._counts[task] = list(counts)
+        except WeightsError:
+            self._streams, self._counts = before
+            raise

@@ -32,4 +32,15 @@ test -s small-run/measure.json
 "$BIN/ensemble-fit" measure --data small --out llm-run --extractor llm \
     --base-url http://127.0.0.1:9/v1 --model any-model --dry-run | tee dry-run.txt
 grep -q "dry run" dry-run.txt
-echo "wheel check: passed (demo, measure, --extractor llm --dry-run from an installed wheel)"
+# A training node that only needs the sampler: the wheel without its
+# dependencies, in a venv that has nothing else.
+"$PY" -m venv --without-pip "$WORK/bare"
+"$PY" -m pip --python "$WORK/bare/bin/python" install --quiet --no-deps "$WORK"/dist/*.whl
+"$WORK/bare/bin/python" - <<'PY'
+from ensemble.sampler import SimulatorSampler
+s = SimulatorSampler.from_file("demo-run/weights.json", seed=0)
+names = s.draw_many(100)
+assert len(names) == 100 and set(names) <= set(s.names), names
+print("wheel check: sampler-only install draws", dict(sorted(s.counts().items())))
+PY
+echo "wheel check: passed (demo, measure, --extractor llm --dry-run from an installed wheel; the sampler from a --no-deps install)"

@@ -150,6 +150,20 @@ def test_appending_rows_keeps_earlier_assignments(tmp_path, weights):
     # another seed over the same OUT would mix two schedules: refused
     with pytest.raises(AssignError, match="other weights or another seed"):
         assign_dataset(weights, data, out, seed=1)
+    # without the summary the seed cannot be checked: the run says so
+    summary_path_for(out).unlink()
+    res = assign_dataset(weights, data, out, seed=0)
+    assert any("cannot check" in n for n in res.notes) and res.kept == 3500
+
+
+@pytest.mark.parametrize("src,dst", [("jsonl", "out.parquet"), ("parquet", "out.jsonl"),
+                                     ("datasets", "out.json"), ("json", "out.pq")])
+def test_out_naming_another_format_is_refused(tmp_path, weights, src, dst):
+    data = write_rows(tmp_path / ("tasks" if src == "datasets" else f"tasks.{src}"),
+                      make_rows(20), src)
+    with pytest.raises(ConfigError, match="written back in the same format"):
+        assign_dataset(weights, data, tmp_path / dst)
+    assert not (tmp_path / dst).exists()
 
 
 def test_unknown_task_is_an_error_or_the_global_mixture(tmp_path, weights):

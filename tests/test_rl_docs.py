@@ -26,7 +26,7 @@ def _tested_snippets(text: str) -> list[str]:
 
 def test_tested_snippets_run_and_give_balanced_counts(tmp_path):
     snippets = _tested_snippets(DOC.read_text())
-    assert len(snippets) == 3
+    assert len(snippets) == 5
     write_weights(tmp_path / "weights.json", {"sim_a": 0.5, "sim_b": 0.3, "sim_c": 0.2}, per_task=PER_TASK)
     tasks = ["math", "code", "chat"]
     (tmp_path / "tasks.jsonl").write_text("".join(
@@ -38,6 +38,11 @@ assert ds.num_rows == 900 and ds["simulator"] == [r["simulator"] for r in _rows]
 for _g in result.groups:
     _sims = [r["simulator"] for r in _rows if r["task"] == _g.task]
     assert all(abs(_sims.count(s) - len(_sims) * w) < 1 for s, w in _g.weights.items())
+assert vf_dataset.column_names == ["question", "answer", "info"]
+assert [i["simulator"] for i in vf_dataset["info"]] == ds["simulator"]
+_verl = datasets.load_dataset("parquet", data_files="train.parquet", split="train")
+assert [e["simulator"] for e in _verl["extra_info"]] == ds["simulator"]
+assert all(e["interaction_kwargs"]["simulator"] == e["simulator"] for e in _verl["extra_info"])
 assert sum(sampler.counts(task="math").values()) == 100
 assert resumed.counts(task="math") == {**sampler.counts(task="math"), next_one: sampler.counts(task="math")[next_one] + 1}
 assert next_one == sampler.draw(task="math")

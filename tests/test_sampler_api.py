@@ -41,9 +41,16 @@ def test_state_from_other_weights_or_seed_is_refused():
         SimulatorSampler({"a": 0.6, "b": 0.2, "c": 0.2}, seed=1).load_state_dict(state)
     with pytest.raises(WeightsError, match="not a sampler state"):
         SimulatorSampler(WEIGHTS, seed=1).load_state_dict({"counts": [1, 2, 3]})
-    bad = dict(state, streams=[{"task": None, "counts": [1, "x", 3]}])
+    # a bad entry after a good one leaves the sampler as it was
+    sampler = SimulatorSampler(WEIGHTS, PER_TASK, seed=1)
+    drawn = [sampler.draw(task="coding") for _ in range(7)]
+    good = SimulatorSampler(WEIGHTS, PER_TASK, seed=1)
+    good_entry = (good.draw_many(3), good.state_dict()["streams"][0])[1]
+    bad = dict(sampler.state_dict(), streams=[good_entry, {"task": None, "counts": [1, "x", 3]}])
     with pytest.raises(WeightsError, match="3 integers"):
-        SimulatorSampler(WEIGHTS, seed=1).load_state_dict(bad)
+        sampler.load_state_dict(bad)
+    assert sampler.counts(task="coding") == {s: drawn.count(s) for s in WEIGHTS}
+    assert sampler.counts() == {s: 0 for s in WEIGHTS}
 
 
 def test_draw_many_counts_and_per_task_balance():
