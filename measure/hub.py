@@ -336,6 +336,9 @@ def _datasets():
     # The CLI reports its own progress; datasets' bars would interleave with it.
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    # huggingface_hub logs each retry of an unreachable Hub; the error says it once.
+    import huggingface_hub.utils.logging as hub_logging
+    hub_logging.set_verbosity_error()
     return datasets
 
 
@@ -345,9 +348,11 @@ def _env_true(name: str) -> bool | None:
 
 
 def _offline() -> bool:
-    """HF_DATASETS_OFFLINE if set, else HF_HUB_OFFLINE (as `datasets` decides)."""
+    """HF_DATASETS_OFFLINE if set, else HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE
+    (as `datasets` and huggingface_hub decide)."""
     explicit = _env_true("HF_DATASETS_OFFLINE")
-    return explicit if explicit is not None else bool(_env_true("HF_HUB_OFFLINE"))
+    return explicit if explicit is not None else bool(_env_true("HF_HUB_OFFLINE")
+                                                      or _env_true("TRANSFORMERS_OFFLINE"))
 
 
 def _hf_home() -> str:

@@ -191,6 +191,7 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
                     groups.setdefault(conv.source, []).append(conv)
         else:
             sample = _SourceSample(max_per_source)
+            reader.admit = sample.would_keep
             for p in paths:
                 for conv in reader.read(p):
                     sample.offer(conv)
@@ -289,6 +290,16 @@ class _SourceSample:
             heapq.heappush(heap, item)
         elif item[:2] > heap[0][:2]:
             heapq.heapreplace(heap, item)
+
+    def would_keep(self, conv: Conversation) -> bool:
+        """Whether `offer(conv)` would put it in the sample now. A conversation
+        turned away is never kept later (the bar only rises), and a repeat of
+        its id has the same rank, so it is turned away too: the reader checks
+        ids for repeats among these only, and its memory follows the sample."""
+        heap = self.heaps.get(conv.source)
+        if heap is None or len(heap) < self.k:
+            return True
+        return (-self.rank(conv), -(self._arrivals + 1)) > heap[0][:2]
 
     def groups(self) -> dict[str, list[Conversation]]:
         # Back in reading order, as without sampling.
@@ -1064,6 +1075,9 @@ class _Reader:
         self.drop_empty = drop_empty_turns
         self.filter = record_filter if record_filter is not None else RecordFilter()
         self.seen: dict[tuple, str] = {}  # (source, task, id) -> origin
+        # With --max-per-source: ids are checked for repeats only among the
+        # conversations the sample takes in (see _SourceSample.would_keep).
+        self.admit: Callable[[Conversation], bool] | None = None
         self._names: dict[tuple, str] = {}  # (raw name, field) -> clean name (see clean_name)
         self.paired_real: dict[tuple, tuple[str, str]] = {}  # (task, id) -> (hash, origin)
 
@@ -1179,7 +1193,7 @@ class _Reader:
                                             self.max_turn_chars, self.drop_empty)
         conv = Conversation(rid if rid is not None else f"{w.stem}:{w.line}", source, messages,
                             task, intent, metadata, _precomputed(rec, ("",)), w.origin)
-        if rid is not None:
+        if rid is not None and (self.admit is None or self.admit(conv)):
             self._check_unique(conv, id_field)
             self.seen[(conv.source, conv.task, conv.id)] = w.origin
         self.report.empty_turns_dropped += dropped

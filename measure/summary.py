@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .loaders import Dataset
+from .terminal_layout import Fit, group, sized_table
 from .text_safety import escape_control
 
 
@@ -95,10 +96,12 @@ def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
                                                               key=lambda kv: (-kv[1], kv[0])))
         problems.append(f"{report.skipped} record(s) skipped: {reasons}")
     problems.extend(report.warnings)
-    # Nothing can be measured without both sides; `measure` and `run` stop on this.
-    if not any(s.is_real for s in sources):
+    # Nothing can be measured without both sides; `measure` and `run` stop on
+    # this. The loader's warnings already say it; add it only when they do not.
+    said = " ".join(report.warnings)
+    if not any(s.is_real for s in sources) and "no real-user source" not in said:
         problems.append("no real-user source: name it 'real' (or real:*, real_*) or pass --real NAME")
-    if not any(not s.is_real for s in sources):
+    if not any(not s.is_real for s in sources) and "no simulator source" not in said:
         problems.append("no simulator source: every source is marked as real users")
     # A simulator missing a task that real users have cannot be compared on it.
     real_tasks = {t for s in sources if s.is_real for t in s.tasks}
@@ -146,22 +149,37 @@ def _tasks_cell(s: SourceSummary) -> str:
     return ", ".join(parts) or "-"
 
 
-def render_summary(summary: DatasetSummary, console: Console, max_examples: int = 5) -> None:
-    table = Table(title="Sources")
-    table.add_column("source")
-    table.add_column("kind")
-    table.add_column("conversations", justify="right")
-    table.add_column("tasks")
-    table.add_column("user turns mean / median / min-max", justify="right")
-    table.add_column("chars per user turn", justify="right")
-    table.add_column("non-English", justify="right")
+def sources_table(summary: DatasetSummary) -> Fit:
+    """One row per source; at 80 columns the headers stack and the tasks wrap,
+    but a source name is never cut."""
+    rows = []
     for s in summary.sources:
         approx = "~" if s.language_sampled < s.n_conversations else ""
-        table.add_row(Text(escape_control(s.name)), "real" if s.is_real else "simulator",
-                      str(s.n_conversations), Text(escape_control(_tasks_cell(s))),
-                      f"{s.turns_mean:.2f} / {s.turns_median:g} / {s.turns_min}-{s.turns_max}",
-                      f"{s.mean_user_chars:.1f}", f"{approx}{s.non_english_share:.0%}")
-    console.print(table)
+        rows.append([Text(escape_control(s.name)), "real" if s.is_real else "simulator", str(s.n_conversations),
+                     Text(escape_control(_tasks_cell(s))),
+                     f"{s.turns_mean:.2f} / {s.turns_median:g} / {s.turns_min}-{s.turns_max}",
+                     f"{s.mean_user_chars:.1f}", f"{approx}{s.non_english_share:.0%}"])
+    wide = [("source", "left", False), ("kind", "left", False), ("conversations", "right", False),
+            ("tasks", "left", True), ("user turns\nmean / median / min-max", "right", False),
+            ("chars per\nuser turn", "right", False), ("non-English", "right", False)]
+    # Narrow: shorter cells (kind "sim", turns as mean and range), tasks in a table of their own.
+    narrow = [("source", "left", False), ("kind", "left", False), ("conver-\nsations", "right", False),
+              ("user turns\nmean (range)", "right", False), ("chars per\nuser turn", "right", False),
+              ("non-\nEnglish", "right", False)]
+    short = [[r[0], "real" if r[1] == "real" else "sim", r[2],
+              f"{s.turns_mean:.2f} ({s.turns_min}-{s.turns_max})", r[5], r[6]]
+             for r, s in zip(rows, summary.sources)]
+    tasks = sized_table(None, [("source", "left", False), ("tasks", "left", True)],
+                        [[r[0], r[3]] for r in rows], True)
+    # Long names: the numbers in two tables as well.
+    split = group(sized_table("Sources", narrow[:4], [r[:4] for r in short], True),
+                  sized_table(None, [narrow[0], *narrow[4:]], [[r[0], *r[4:]] for r in short], True), tasks)
+    return Fit(sized_table("Sources", wide, rows, False), sized_table("Sources", wide, rows, True),
+               group(sized_table("Sources", narrow, short, True), tasks), split)
+
+
+def render_summary(summary: DatasetSummary, console: Console, max_examples: int = 5) -> None:
+    console.print(sources_table(summary))
     console.print(f"{summary.n_conversations} conversations from {summary.n_files} file(s), "
                   f"{summary.records_kept} of {summary.records_read} records kept; "
                   f"{summary.real_deduplicated} repeated real conversation(s) merged; "

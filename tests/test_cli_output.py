@@ -199,3 +199,39 @@ def test_plan_json_is_the_plan_on_stdout(tmp_path, capsys):
     std = capsys.readouterr()
     assert json.loads(std.out) == read_json(out / "plan.json")
     assert "new conversations recommended" in std.err and "recommended" not in std.out.split("{", 1)[0]
+
+
+def test_inspect_measure_and_plan_print_80_columns_with_names_whole(small_demo, tmp_path, shared_cache,
+                                                                    capsys, monkeypatch):
+    """The commands' own output (not just the table builders) at COLUMNS=80,
+    with a 46-character simulator name among the sources."""
+    import shutil
+
+    from ensemble.cli import commands
+
+    data = tmp_path / "data"
+    shutil.copytree(small_demo, data)
+    long = "gpt-4o-mini-2024-07-18_persona-frontloader_v2"
+    old = data / "sim_corrector.jsonl"
+    (data / f"{long}.jsonl").write_text(old.read_text().replace('"source": "sim_corrector"',
+                                                               f'"source": "{long}"'))
+    old.unlink()
+    names = sorted(p.stem for p in data.glob("*.jsonl"))
+    monkeypatch.setenv("COLUMNS", "80")
+    buf = io.StringIO()
+    monkeypatch.setattr(commands, "console", Console(width=80, file=buf, color_system=None))
+    common = ["--cache", str(shared_cache), *FAST]
+    for argv in (["inspect", str(data)],
+                 ["measure", "--data", str(data), "--out", str(tmp_path / "m"), *common],
+                 ["plan", "--data", str(data), "--out", str(tmp_path / "p"), "--budget", "100",
+                  "--plan-bootstrap", "6", *common]):
+        assert main(argv) == 0, argv
+        std = capsys.readouterr()
+        text = buf.getvalue() + std.out + std.err
+        buf.seek(0), buf.truncate()
+        lines = text.splitlines()
+        assert max(len(ln) for ln in lines) <= 80, (argv[0], max(lines, key=len))
+        for name in names:
+            assert any(name in ln.split() for ln in lines), (argv[0], name)
+        if argv[0] == "inspect":     # no column was dropped to make room
+            assert all(h in text for h in ("user turns", "chars per", "English", "coding ("))

@@ -455,3 +455,45 @@ def test_cli_reads_hf_ids_offline_in_a_fresh_process(corpus, hf_home, tmp_path):
     assert rows == {"real": str(counts["WildChat-mini"] + counts["real"]),
                     "sim_a": str(counts["sim_a"]), "sim_b": str(counts["sim_b"])}
     assert "not matching --where language=English" in proc.stdout
+
+
+def test_cli_goes_online_for_hf_ids_unless_the_user_says_offline(tmp_path):
+    """The command keeps the Hub off for models, but an `hf:` input needs it:
+    with no offline variable set, the Hub is asked (here a loopback server
+    that knows no dataset), not refused as 'offline'."""
+    import http.server
+    import threading
+
+    asked = []
+
+    class NoDatasets(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            asked.append(self.path)
+            self.send_response(404)
+            self.send_header("X-Error-Code", "RepoNotFound")   # what the Hub says for an unknown repo
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoDatasets)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")}
+        env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+                   COLUMNS="200")
+        cmd = [sys.executable, "-m", "ensemble.cli", "inspect", "hf:nobody/not-here"]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2
+        assert "no such dataset on the Hub" in proc.stderr, proc.stderr
+        assert "offline" not in proc.stderr and asked
+        # the user's own offline setting still decides
+        proc = subprocess.run(cmd, env={**env, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 2 and "not in the local cache and offline" in proc.stderr, proc.stderr
+    finally:
+        server.shutdown()

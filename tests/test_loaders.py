@@ -547,6 +547,37 @@ def test_max_per_source_keeps_paired_ids_matched(tmp_path):
     assert len(ids["real"]) == 40 and ids["real"] == ids["sim_a"] == ids["sim_b"]
 
 
+def test_max_per_source_checks_ids_among_the_sample_with_memory_of_the_sample(tmp_path, monkeypatch):
+    from measure import loaders
+
+    readers = []
+
+    class Spy(loaders._Reader):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            readers.append(self)
+
+    monkeypatch.setattr(loaders, "_Reader", Spy)
+    recs = [{"id": f"c{i}", "messages": chat(f"turn {i}", "ok")} for i in range(5000)]
+    write_jsonl(tmp_path / "real.jsonl", recs)
+    write_jsonl(tmp_path / "sim_x.jsonl", recs[:20])
+    kept = load_dataset(tmp_path, max_per_source=50).by_source()["real"]
+    # ids are remembered for the conversations the sample took in, not all 5,000
+    # (about k (1 + ln(N / k)) of them for a random order)
+    assert len(kept) == 50 and len([k for k in readers[-1].seen if k[0] == "real"]) < 600
+    # a repeat of a kept conversation's id is still found, with both places
+    repeat = next(r for r in recs if r["id"] == kept[0].id)
+    write_jsonl(tmp_path / "real.jsonl", recs + [repeat])
+    with pytest.raises(InputError, match=rf"duplicate id: '?{kept[0].id}'? is already used") as err:
+        load_dataset(tmp_path, max_per_source=50)
+    assert err.value.line == 5001
+    # a repeat of an id the sample turned away cannot reach the data: no error
+    away = next(r for r in recs if r["id"] not in {c.id for c in kept})
+    write_jsonl(tmp_path / "real.jsonl", recs + [away])
+    assert {c.id for c in load_dataset(tmp_path, max_per_source=50).by_source()["real"]} == \
+        {c.id for c in kept}
+
+
 @pytest.mark.parametrize("bad", [0, -5, 2.5, True])
 def test_max_per_source_must_be_positive(tmp_path, bad):
     f = write_jsonl(tmp_path / "real.jsonl", [{"messages": chat("hi", "ok")}] * 2)

@@ -271,9 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _names_hub_dataset(argv: list[str]) -> bool:
+    """An `hf:` input anywhere on the command line (`--data hf:...`, `--data=hf:...`, inspect's paths)."""
+    return any(a.startswith("hf:") or "=hf:" in a for a in argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Models load from local folders only; the Hub stays off unless the user's
+    # own input is a hub dataset (then datasets/huggingface_hub need it on,
+    # and HF_HUB_OFFLINE / HF_DATASETS_OFFLINE, if the user set them, decide).
+    # (huggingface_hub reads TRANSFORMERS_OFFLINE as HF_HUB_OFFLINE too.)
+    if not _names_hub_dataset(sys.argv[1:] if argv is None else list(argv)):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     try:

@@ -1,13 +1,11 @@
 """Rich tables for the terminal: the same numbers as the JSON outputs."""
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console, Group
-from rich.table import Table
-from rich.cells import cell_len
+from rich.console import Console
 from rich.text import Text
 
 from measure.pipeline import FLOOR_NOTE, TOO_FEW
+from measure.terminal_layout import Fit, group, sized_table
 from measure.text_safety import escape_control
 
 # Tables written to a log file or a pipe: rich would squeeze them into 80
@@ -41,61 +39,6 @@ def _f(x, nd=4) -> str:
 
 def _ci(pair, nd=3) -> str:
     return "-" if not pair else f"[{pair[0]:.{nd}f}, {pair[1]:.{nd}f}]"
-
-
-class Fit:
-    """The first of several layouts that fits the console's width.
-
-    Layouts are tried at render time, so one result prints whole on a wide
-    terminal and as narrower tables (compact borders, columns moved to a
-    second table, fewer columns) at 80. Each layout comes with the least
-    width at which no unwrappable cell (a name, a number, an interval) is cut.
-    """
-
-    def __init__(self, *layouts: tuple[object, int]):
-        self.layouts = layouts
-
-    def choose(self, width: int):
-        for layout, need in self.layouts:
-            if need <= width:
-                return layout
-        return self.layouts[-1][0]
-
-    def __rich_console__(self, console: Console, options):
-        yield self.choose(options.max_width)
-
-
-def _lines(cell) -> list[str]:
-    return (cell.plain if isinstance(cell, Text) else str(cell)).split("\n")
-
-
-def _table(title: str | None, columns: list[tuple[str, str, bool]], rows: list[list], compact: bool,
-           caption: str | None = None) -> tuple[Table, int]:
-    """A table and the least width that keeps its unwrappable cells whole.
-
-    columns: (header, justify, wraps). A column that does not wrap is as wide
-    as its widest line; one that wraps needs its longest word.
-    """
-    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
-              show_edge=not compact, pad_edge=not compact, caption_justify="left")
-    need = 0
-    for i, (header, justify, wraps) in enumerate(columns):
-        lines = [ln for r in rows for ln in _lines(r[i])]
-        words = [w for ln in lines + header.split("\n") for w in ln.split()]
-        width = max(map(cell_len, words if wraps else lines + header.split("\n")), default=1)
-        need += width
-        t.add_column(header, justify=justify, no_wrap=not wraps, overflow="fold",
-                     min_width=None if wraps else width)
-    for r in rows:
-        t.add_row(*r)
-    n = len(columns)
-    # borders and padding: "┃ a ┃ b ┃" is 3n + 1; compact "a   b" (no edges) is 3n - 3
-    need += 3 * n - 3 if compact else 3 * n + 1
-    return t, need
-
-
-def _group(*tables: tuple[Table, int]) -> tuple[Group, int]:
-    return Group(*(t for t, _ in tables)), max(n for _, n in tables)
 
 
 def _split(columns: list, rows: list[list], key: int, parts: list[list[int]]) -> list[tuple[list, list[list]]]:
@@ -139,7 +82,7 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
     title = f"Behavioural gap to real users (JS, bits; real-vs-real floor {floor:.4f})"
     caption = ("gap: facet-weighted JS (0 = same behaviour as real users); " + FLOOR_NOTE
                + ("; AUC: a classifier telling the simulator from real users (0.5 = cannot)" if auc else ""))
-    layouts = [_table(title, columns, rows, False), _table(title, columns, rows, True)]
+    layouts = [sized_table(title, columns, rows, False), sized_table(title, columns, rows, True)]
     # Narrow: the headline columns (rank, name, n, gap, CI, x floor) first,
     # then the AUC, seed std and per-facet JS in as few tables as fit.
     main, rest = list(range(6)), list(range(6, len(columns)))
@@ -148,8 +91,8 @@ def ranking_table(measure: dict, top: int | None = None) -> Fit:
         parts = [main] + [rest[i:i + n_per] for i in range(0, len(rest), n_per)]
         tables = []
         for j, (cols, rws) in enumerate(_split(columns, rows, 1, parts)):
-            tables.append(_table(title if j == 0 else more, cols, rws, True, caption=caption if j == 0 else None))
-        layouts.append(_group(*tables))
+            tables.append(sized_table(title if j == 0 else more, cols, rws, True, caption=caption if j == 0 else None))
+        layouts.append(group(*tables))
     return Fit(*layouts)
 
 
@@ -168,8 +111,8 @@ def mixture_tables(weights: dict) -> list:
         cols = [("size", "right", False), ("method", "left", False), ("simulators", "left", False),
                 ("fit JS", "right", False), ("held-out JS", "right", False)]
         narrow = [c for i, c in enumerate(cols) if i != 1]
-        out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True),
-                       _table(title, narrow, [[c for i, c in enumerate(r) if i != 1] for r in rows], True)))
+        out.append(Fit(sized_table(title, cols, rows, False), sized_table(title, cols, rows, True),
+                       sized_table(title, narrow, [[c for i, c in enumerate(r) if i != 1] for r in rows], True)))
     sol = weights["solver"]
     title = (f"Mixture weights ({sol['method']}, {sol['solver']}: {sol['status']}, "
              f"Frank-Wolfe gap {sol['frank_wolfe_gap']:.1e})")
@@ -180,7 +123,7 @@ def mixture_tables(weights: dict) -> list:
             continue
         rows.append([_name(s), f"{w:.3f}", f"[{ci[s][0]:.3f}, {ci[s][1]:.3f}]" if s in ci else "-"])
     cols = [("simulator", "left", False), ("weight", "right", False), ("95% CI", "right", False)]
-    out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True)))
+    out.append(Fit(sized_table(title, cols, rows, False), sized_table(title, cols, rows, True)))
     h = weights.get("heldout")
     if h:
         title = "Held-out real users (JS, bits; lower is better)"
@@ -197,7 +140,7 @@ def mixture_tables(weights: dict) -> list:
             rows.insert(2, ["gain over best single" + (f" (p = {p:.3f})" if p is not None else ""), _f(gain),
                             _ci(h.get("gain_ci"))])
         cols = [("candidate", "left", False), ("held-out JS", "right", False), ("95% CI", "right", False)]
-        out.append(Fit(_table(title, cols, rows, False), _table(title, cols, rows, True)))
+        out.append(Fit(sized_table(title, cols, rows, False), sized_table(title, cols, rows, True)))
     return out
 
 
@@ -242,7 +185,7 @@ def explain_table(explain: dict, per_facet: int = 2) -> Fit:
         narrow.append([finding(fd), Text(escape_control(b)) + Text("\n" + escape_control(w), style="dim"), r, sm])
     cols = [("finding", "left", True), ("cluster: behaviour / simulators", "left", True),
             ("real", "right", False), ("sim", "right", False)]
-    return Fit(_table(title, wide, wrows, False), _table(title, wide, wrows, True), _table(title, cols, narrow, True))
+    return Fit(sized_table(title, wide, wrows, False), sized_table(title, wide, wrows, True), sized_table(title, cols, narrow, True))
 
 
 def _pct(x) -> str:
@@ -281,5 +224,5 @@ def assignment_table(summary: dict) -> Fit:
     worst = max((g["max_deviation"] for g in summary["groups"]), default=0.0)
     title = f"Assigned {summary['rows']} rows ({summary['new']} new, {summary['kept']} kept)"
     caption = f"largest |assigned - n x w|: {worst:.2f}"
-    return Fit(_table(title, cols, rows, False, caption=caption),
-               _table(title, cols, rows, True, caption=caption))
+    return Fit(sized_table(title, cols, rows, False, caption=caption),
+               sized_table(title, cols, rows, True, caption=caption))

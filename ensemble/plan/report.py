@@ -59,19 +59,36 @@ def markdown(p: Plan) -> str:
 
 
 def table(p: Plan):
-    """A rich table of the plan (one row per simulator, then real users)."""
-    from rich.table import Table
-    t = Table(title="Generation plan", title_justify="left")
-    for col, just in (("simulator", "left"), ("n now", "right"), ("+ recommended", "right"),
-                      ("weight [95% CI]", "left"), ("expected CI", "left"), ("gap (bits)", "right"),
-                      ("n for target CI", "right"), ("why", "left")):
-        t.add_column(col, justify=just, overflow="fold")
+    """The plan for the terminal, fitted to the console: the numbers in one
+    table (two when narrow), then why each source gets what it gets, as
+    sentences that wrap; simulator names are never cut."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from measure.terminal_layout import Fit, group, sized_table
+    from measure.text_safety import escape_control
+
+    rows, why = [], []
     for s, sp in sorted(p.simulators.items(), key=lambda kv: (-kv[1].recommended_additional, kv[0])):
-        style = "dim" if sp.dominated else None
-        t.add_row(s, f"{sp.n_now:,}", f"{sp.recommended_additional:,}",
-                  f"{sp.weight_now:.2f} {_ci(sp.weight_ci_now)}", _ci(sp.expected_weight_ci),
-                  f"{sp.gap_now:.3f}", _target(sp), sp.reason, style=style)
+        style = "dim" if sp.dominated else ""
+        name = Text(escape_control(s), style=style)
+        rows.append([name, f"{sp.n_now:,}", f"{sp.recommended_additional:,}",
+                     f"{sp.weight_now:.2f} {_ci(sp.weight_ci_now)}", _ci(sp.expected_weight_ci),
+                     f"{sp.gap_now:.3f}", _target(sp)])
+        why.append([name, Text(sp.reason, style=style)])
     r = p.real
-    t.add_row("real users", f"{r.n_now:,}", f"{r.recommended_additional:,}", "", "",
-              "" if r.floor_now is None else f"floor {r.floor_now:.3f}", "", r.reason, style="italic")
-    return t
+    real = Text("real users", style="italic")
+    rows.append([real, f"{r.n_now:,}", f"{r.recommended_additional:,}", "", "",
+                 "" if r.floor_now is None else f"floor {r.floor_now:.3f}", ""])
+    why.append([real, Text(r.reason, style="italic")])
+    title = "Generation plan"
+    columns = [("simulator", "left", False), ("n now", "right", False), ("+ recom-\nmended", "right", False),
+               ("weight [95% CI]", "left", False), ("expected CI", "left", False), ("gap (bits)", "right", False),
+               ("n for target CI", "right", False)]
+    narrow_a = [columns[i] for i in (0, 1, 2, 3, 5)]
+    narrow_b = [columns[i] for i in (0, 4, 6)]
+    numbers = Fit(sized_table(title, columns, rows, False), sized_table(title, columns, rows, True),
+                  group(sized_table(title, narrow_a, [[row[i] for i in (0, 1, 2, 3, 5)] for row in rows], True),
+                        sized_table(None, narrow_b, [[row[i] for i in (0, 4, 6)] for row in rows], True)))
+    reasons, _ = sized_table(None, [("source", "left", False), ("why", "left", True)], why, True)
+    return Group(numbers, reasons)

@@ -134,6 +134,9 @@ def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) ->
                          f"{_pct(d['p_closest'])}{m}.")
         if not missed:
             items.append("Missed: none; every real behaviour is supplied by at least one simulator.")
+        elif len(missed) < 3:
+            items.append(f"Only {len(missed)} behaviour{'s are' if len(missed) > 1 else ' is'} missed by every "
+                         "simulator; the others are supplied by at least one.")
         hall = _top_behaviours(explain, "hallucinated")
         for i, (f, d) in enumerate(hall, 1):
             m = (f"; the mixture: {_pct(d['p_mixture'])}, {_mixture_status(d)}" if mix else "")
@@ -141,6 +144,8 @@ def summary_blocks(measure: dict, weights: dict | None, explain: dict | None) ->
                          f"{d['most']}'s conversations against {_pct(d['p_real'])} of real users{m}.")
         if not hall:
             items.append("Hallucinated: none; no simulator shows a behaviour real users lack.")
+        elif len(hall) < 3:
+            items.append(f"Only {len(hall)} hallucinated behaviour{'s' if len(hall) > 1 else ''} in all.")
     return [Heading(2, "Summary"), Bullets(items),
             Para("Method: each conversation is described along behaviour facets; descriptions "
                  "are grouped into clusters shared by all sources, and a source's behaviour is its share of "
@@ -175,8 +180,8 @@ def ranking_blocks(measure: dict) -> list:
     return [Heading(2, "1. Ranking: how far each simulator is from real users"),
             Image("ranking.png", plots.ranking_plot(measure), "ranking of simulators by JS gap"),
             Table(["rank", "simulator", "n", "JS", "CI low", "CI high", "x floor", "seed std", "AUC [95% CI]"], rows,
-                  f"Overall gap (facet-weighted JS, bits). {FLOOR_NOTE[0].upper() + FLOOR_NOTE[1:]}; here "
-                  f"{_f(floor)}. CI: 95% bootstrap over conversations. Seed std: spread over codebook seeds. "
+                  f"Overall gap (facet-weighted JS, bits). x floor: the gap over the noise floor ({_f(floor)}; "
+                  "see the summary). CI: 95% bootstrap over conversations. Seed std: spread over codebook seeds. "
                   "AUC: see the next section.")]
 
 
@@ -291,7 +296,9 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
         f"Captured: shares within a factor {lo:g} to {hi:g} of each other. Missed: real behaviour the simulator "
         f"shows at less than 1/{prm['gross']:g} of the real share; under: between that and the band. "
         f"Hallucinated: behaviour real users show at less than 1/{prm['gross']:g} of the simulator's share; "
-        f"over: between. Coverage: {d['coverage']}. Density: {d['density']}."))
+        f"over: between. Not significant: outside the band, but the difference may be sampling noise. "
+        f"Absent from both: a cluster that neither real users nor the mixture show (in the mixture "
+        f"columns). Coverage: {d['coverage']}. Density: {d['density']}."))
     src = explain["sources"]
     rows = []
     for s in src:

@@ -36,7 +36,8 @@ def write_plots(study: optuna.Study, summary: dict, folder: Path) -> list[Path]:
         ax.step(xs, np.minimum.accumulate(ys), where="post", color="tab:red", label="best so far")
         if summary["default"]["value"] is not None:
             ax.axhline(summary["default"]["value"], color="grey", ls="--", lw=1, label="default settings")
-        ax.legend(loc="upper right", fontsize=8)
+        # below the axes, as in the report's plots: never over a trial's point
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     ax.set_xlabel("trial")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("yardstick: held-out JS (bits)")
