@@ -154,11 +154,17 @@ def _components(vectors: np.ndarray, index: np.ndarray, m: int, fit_rows: np.nda
     Vc = V - mean
     # float32 for the one d x d product: components only need a few digits.
     cov = ((Vc * wu[:, None]).T.astype(np.float32) @ Vc.astype(np.float32)).astype(np.float64)
-    from scipy.sparse.linalg import eigsh
-    if m < cov.shape[0] - 1:
+    if not np.any(cov):   # every row has the same text: no direction to project on
+        return np.zeros((len(index), m))
+    from scipy.sparse.linalg import ArpackError, eigsh
+    evals = None
+    if m < cov.shape[0] - 1 and len(used) > m + 1:
         # Lanczos for the m leading pairs only; a fixed start vector keeps it deterministic.
-        evals, evecs = eigsh(cov, k=m, which="LA", v0=np.ones(cov.shape[0]))
-    else:
+        try:
+            evals, evecs = eigsh(cov, k=m, which="LA", v0=np.ones(cov.shape[0]))
+        except ArpackError:  # a covariance of too low rank for Lanczos: the full solve below
+            evals = None
+    if evals is None:
         evals, evecs = np.linalg.eigh(cov)
         evals, evecs = evals[-m:], evecs[:, -m:]
     order = np.argsort(evals)[::-1]
@@ -168,6 +174,9 @@ def _components(vectors: np.ndarray, index: np.ndarray, m: int, fit_rows: np.nda
     comps = comps * np.where(signs == 0, 1.0, signs)
     scale = np.sqrt(np.clip(evals[order], 1e-12, None))
     per_text = ((vectors.astype(np.float64) - mean) @ comps) / scale
+    # Fewer directions than m (few distinct texts): the empty ones carry nothing
+    # but float32 rounding of the covariance (about 1e-7 of its trace).
+    per_text[:, evals[order] <= 1e-6 * float(np.trace(cov))] = 0.0
     return per_text[index]
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ConfigError, InputError
+from .file_names import file_stem
 
 HF_PREFIX = "hf:"
 _HUB_ID = re.compile(r"(?P<repo>(?:[\w.-]+/)?[\w.-]+)(?:@(?P<rev>[^:#\s]+))?"
@@ -281,7 +282,6 @@ def _repo_streams(ds, ref: HubId, path: str, snapshot: str | None) -> list[Recor
 def _file_stream(ds, ref: HubId, f: str, module: str, config: str, split: str,
                  split_names: list[str], snapshot: str | None, cache: str,
                  by_config: bool) -> RecordStream:
-    from .loaders import file_stem
     rel = (os.path.relpath(f, snapshot) if snapshot else
            re.sub(r"^hf://datasets/[^@]+@[^/]+/", "", f)).replace(os.sep, "/")
     folders = [p for p in rel.split("/")[:-1] if p not in ("data", config)]

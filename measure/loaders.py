@@ -27,13 +27,11 @@ from typing import Callable, Iterator
 from .conversation import (ASSISTANT, PRECOMPUTED_FACET_FIELDS, USER, Conversation, Message,
                            fingerprint, is_real_source, normalize_messages)
 from .errors import ConfigError, InputError
+from .file_names import file_stem
 from .record_filter import RecordFilter, parse_where
 
 DEFAULT_MAX_TURN_CHARS = 1_000_000
 DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
-# Hugging Face shards a split as `train-00000-of-00014.parquet`; the shards
-# of one split are one source.
-_SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$")
 _PARQUET_BATCH_ROWS = 2048
 EXAMPLES_CAP = 20
 REAL_PAIRED_SOURCE = "real"
@@ -396,25 +394,6 @@ def _hub_streams(item):
     if hub.is_save_to_disk(path):
         return hub.disk_streams(path, rename)
     return None
-
-
-def file_stem(name: str) -> str:
-    """`sim_a.jsonl.gz` -> `sim_a`: the default source name of a file.
-
-    A Hugging Face shard suffix is dropped (`real-00003-of-00014.parquet` ->
-    `real`), so the shards of one split pool into one source.
-    """
-    lower = name.lower()
-    for suffix in (".gz",):
-        if lower.endswith(suffix):
-            name, lower = name[: -len(suffix)], lower[: -len(suffix)]
-    for suffix in (".jsonl", ".json", ".parquet"):
-        if lower.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    else:
-        name = name.rsplit(".", 1)[0] if "." in name else name
-    return _SHARD_SUFFIX.sub("", name) or name
 
 
 def _open(path: Path):

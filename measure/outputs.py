@@ -6,13 +6,17 @@ import csv
 import io
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
 from .atomic import write_bytes, write_json, write_text
 from .errors import EnsembleFitError
-from .pipeline import MIN_CONVERSATIONS, REAL, Measurement
+from .results import MIN_CONVERSATIONS, REAL
+
+if TYPE_CHECKING:   # pipeline imports this module to write its outputs
+    from .pipeline import Measurement
 from .run_folder import data_fingerprint, measurement_run_id
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -27,18 +28,12 @@ from .compose import compose_mode, composed_facets, composition_key
 from .facet_table import FacetTable, embed_columns, extract_facets
 from .facets.base import BEHAVIOUR_FACETS
 from .progress import QUIET, Reporter
-from .results import NoiseFloor, SeedSpread, SimulatorGap
+from .results import MIN_CONVERSATIONS, REAL, TOO_FEW, NoiseFloor, SeedSpread, SimulatorGap
 from .uncertainty import bootstrap_gaps, noise_floor
 
 if TYPE_CHECKING:
     from .discriminator import DiscriminatorResult
 
-REAL = "real"  # the pooled real-user population in every output
-# Below this many conversations (real users: in the fit split) a source's gap
-# is mostly sampling noise at any k: its row reads "too few conversations to
-# measure" instead of a number, unless --allow-small.
-MIN_CONVERSATIONS = 20
-TOO_FEW = "too few conversations to measure"
 DISCRIMINATOR_MAX_SIMULATORS = 200  # above: the classifier lens is skipped with a warning
 # The one noise floor, in one sentence for the terminal legend and the report.
 FLOOR_NOTE = ("noise floor: the gap between two random halves of real users at the simulators' sample "
@@ -62,6 +57,20 @@ class MeasureConfig:
     discriminator: bool = True        # the classifier lens (measure/discriminator.py)
     allow_small: bool = False         # report sources below MIN_CONVERSATIONS as numbers
     mauve: bool = False               # MAUVE per simulator too (needs mauve-text, the bench extra)
+
+    def __post_init__(self):
+        # `MeasureConfig(k=50)` means one k for every facet, as `--k 50` does.
+        if isinstance(self.k, numbers.Integral) and not isinstance(self.k, bool):
+            if self.k_default is not None:
+                raise ConfigError("give k as one number or k_default, not both")
+            self.k, self.k_default = {}, self.k
+        if not isinstance(self.k, dict) or any(
+                isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in self.k.values()):
+            raise ConfigError(f"k must be an integer >= 1 or a dict facet -> integer >= 1, got {self.k!r}")
+        if self.k_default is not None and (isinstance(self.k_default, bool)
+                                           or not isinstance(self.k_default, numbers.Integral)
+                                           or self.k_default < 1):
+            raise ConfigError(f"k_default must be an integer >= 1, got {self.k_default!r}")
 
     def weights(self, facets: Sequence[str] | None = None) -> dict[str, float]:
         facets = list(facets or self.facets)

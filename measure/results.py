@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+REAL = "real"  # the pooled real-user population in every output
+# Below this many conversations (real users: in the fit split) a source's gap
+# is mostly sampling noise at any k: its row reads "too few conversations to
+# measure" instead of a number, unless --allow-small.
+MIN_CONVERSATIONS = 20
+TOO_FEW = "too few conversations to measure"
+
 
 def _ci(pair) -> tuple[float, float]:
     lo, hi = pair

@@ -50,8 +50,8 @@ def install() -> None:
 
     progress.Reporter.stage = stage
     outputs.write_measure_outputs = _timed(outputs.write_measure_outputs, "write measure outputs")
-    from ensemble.cli import commands as jobs
-    jobs.load_data = _timed(jobs.load_data, "load data")
+    from ensemble.cli import commands, setup
+    setup.load_data = commands.load_data = _timed(setup.load_data, "load data")
     from ensemble.mixture.fit import Mixture
     Mixture.to_json = _timed(Mixture.to_json, "write weights")
 

@@ -174,7 +174,7 @@ def test_sweep_honours_or_rejects_every_run_option(tmp_path, monkeypatch):
     # --mauve is checked for its optional package before the sweep starts; this
     # test is about which options are read, so it must not depend on the bench extra.
     monkeypatch.setattr(measure.mauve_lens, "check_available", lambda: None)
-    from ensemble.tune.command import run_sweep_command
+    from ensemble.cli.sweep import run_sweep_command
     with pytest.raises(_Stop):
         run_sweep_command(rec)
     unread = [d for d in shared if d not in rec._read]
@@ -213,24 +213,26 @@ def test_sweep_honours_precomputed_embeddings(tmp_path, shared_cache):
 # ------------------------------------------------------------------ imports
 
 def _module_imports(path: Path, package: str) -> set[str]:
-    """Modules imported at module level (not inside functions) by one file."""
+    """Modules one file imports, at module level or inside functions (a lazy
+    import is still a dependency); `if TYPE_CHECKING:` blocks never run."""
     tree = ast.parse(path.read_text())
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
     out = set()
-    for node in tree.body:
-        if isinstance(node, ast.If):   # `if TYPE_CHECKING:` blocks do not run
+    for n in ast.walk(tree):
+        if id(n) in skip:
             continue
-        for n in ast.walk(node) if isinstance(node, (ast.Import, ast.ImportFrom, ast.Try)) else []:
-            if isinstance(n, ast.Import):
-                out |= {a.name for a in n.names}
-            elif isinstance(n, ast.ImportFrom):
-                if n.level:
-                    base = package.split(".")
-                    base = base[:len(base) - n.level + 1]
-                    mod = ".".join(base + ([n.module] if n.module else []))
-                else:
-                    mod = n.module or ""
-                out.add(mod)
-                out |= {f"{mod}.{a.name}" for a in n.names}
+        if isinstance(n, ast.Import):
+            out |= {a.name for a in n.names}
+        elif isinstance(n, ast.ImportFrom):
+            if n.level:
+                base = package.split(".")
+                base = base[:len(base) - n.level + 1]
+                mod = ".".join(base + ([n.module] if n.module else []))
+            else:
+                mod = n.module or ""
+            out.add(mod)
+            out |= {f"{mod}.{a.name}" for a in n.names}
     return out
 
 
@@ -259,7 +261,7 @@ def test_measure_never_imports_ensemble():
             assert not any(m == "ensemble" or m.startswith("ensemble.") for m in mods), path
 
 
-def test_no_module_level_import_cycle():
+def test_no_import_cycle():
     graph = _graph()
     state: dict[str, int] = {}
 
@@ -284,3 +286,14 @@ def test_light_faces():
             "print(','.join(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == ""
+
+
+def test_measure_config_takes_one_k_as_the_issue_writes_it():
+    import measure
+    from measure.errors import ConfigError
+    conf = measure.MeasureConfig(k=50, seed=0)            # as `--k 50`: every facet
+    assert (conf.k, conf.k_default) == ({}, 50)
+    assert measure.MeasureConfig(k={"style": 7}).k == {"style": 7}
+    for bad in ({"k": "50"}, {"k": {"style": 0}}, {"k": 5, "k_default": 6}, {"k_default": True}):
+        with pytest.raises(ConfigError):
+            measure.MeasureConfig(**bad)

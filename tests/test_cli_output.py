@@ -207,7 +207,7 @@ def test_inspect_measure_and_plan_print_80_columns_with_names_whole(small_demo, 
     with a 46-character simulator name among the sources."""
     import shutil
 
-    from ensemble.cli import commands
+    from ensemble.cli import commands, setup
 
     data = tmp_path / "data"
     shutil.copytree(small_demo, data)
@@ -219,7 +219,9 @@ def test_inspect_measure_and_plan_print_80_columns_with_names_whole(small_demo, 
     names = sorted(p.stem for p in data.glob("*.jsonl"))
     monkeypatch.setenv("COLUMNS", "80")
     buf = io.StringIO()
-    monkeypatch.setattr(commands, "console", Console(width=80, file=buf, color_system=None))
+    narrow = Console(width=80, file=buf, color_system=None)
+    monkeypatch.setattr(commands, "console", narrow)
+    monkeypatch.setattr(setup, "console", narrow)
     common = ["--cache", str(shared_cache), *FAST]
     for argv in (["inspect", str(data)],
                  ["measure", "--data", str(data), "--out", str(tmp_path / "m"), *common],

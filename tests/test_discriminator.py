@@ -128,3 +128,16 @@ def test_disagreements_need_both_lenses_resolved():
     # a is closer than b by JS, yet easier to spot; a vs c: AUC CIs overlap; b vs c: JS CIs overlap
     assert disagreements(js, aucs) == [("a", "b")]
     assert disagreements(js, {s: (0.5 + v[0], (0.48 + v[0], 0.52 + v[0])) for s, v in js.items()}) == []
+
+
+def test_components_of_one_or_two_distinct_texts_do_not_crash():
+    """Real facets can collapse (every conversation described alike): the
+    PCA then has fewer directions than asked, or none (ARPACK used to fail)."""
+    from measure.discriminator import _components
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(5, 384)).astype(np.float32)
+    same = _components(vectors, np.zeros(40, dtype=int), 2, None)
+    assert same.shape == (40, 2) and not same.any()
+    two = _components(vectors, np.array([0, 1] * 20), 2, None)
+    assert two.shape == (40, 2) and np.isfinite(two).all()
+    assert np.ptp(two[:, 0]) > 0 and not two[:, 1].any()   # one direction, the other empty

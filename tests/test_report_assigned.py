@@ -74,3 +74,11 @@ def test_report_assigned_on_a_run(demo_run, tmp_path, capsys):
     assert main(["report", str(run), "--assigned", str(tmp_path / "state.json")]) == 0
     b = json.loads((run / "assigned.json").read_text())
     assert b["rows"] == 500 and b["max_share_difference"] < 1 / 500 + 1e-9
+    # distributions.npz of another run: the predicted gap would be another run's, so refused
+    import numpy as np
+    with np.load(run / "distributions.npz") as z:
+        other = {k: z[k] for k in z.files}
+    other["run_id"] = np.array("0" * 16)
+    np.savez(run / "distributions.npz", **other)
+    assert main(["report", str(run), "--assigned", str(tmp_path / "state.json")]) == 2
+    assert "different runs" in capsys.readouterr().err

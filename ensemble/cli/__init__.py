@@ -1,4 +1,4 @@
-"""The `ensemble-fit` command. Parses options, then hands off to `jobs`."""
+"""The `ensemble-fit` command. Parses options, then hands off to `commands` (one function per subcommand)."""
 from __future__ import annotations
 
 import argparse
@@ -294,9 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from ensemble.cli import commands as jobs
+        from ensemble.cli import commands
         with _output_folder(args):
-            return getattr(jobs, f"cmd_{args.command}")(args) or 0
+            return getattr(commands, f"cmd_{args.command}")(args) or 0
     except EnsembleFitError as exc:
         message = str(exc)
         if isinstance(exc, InputError) and exc.line is not None \

@@ -7,82 +7,11 @@ from pathlib import Path
 
 from ensemble._api import costs_from, fit_mixture
 from ensemble.cli import settings, terminal
-from ensemble.mixture.fit import check_fit_config
+from ensemble.cli.setup import (cache_dir_for, console, costs_for, demo_data, fit_setup, load_data,
+                                loading_options, log_verbose, measure_stage, metadata_for, reporter_for,
+                                results_console, stage_times)
 from measure.atomic import ensure_writable_dir
-from measure.errors import ConfigError
-from measure._api import check_sources, default_cache_dir, estimate_extraction, load_conversations, measure_gap
-from measure.pipeline import MeasureConfig, Measurement
-from measure.progress import Reporter
-
-console = terminal.stdout_console()
-
-
-def _reporter(args) -> Reporter:
-    return Reporter(console=terminal.stdout_console(stderr=True), enabled=not getattr(args, "quiet", False))
-
-
-def _results(args):
-    """Where tables and messages go: stdout, or stderr when --json keeps stdout for the result."""
-    return terminal.stdout_console(stderr=True) if getattr(args, "json", False) else console
-
-
-def _verbose(args, reporter: Reporter, **facts) -> None:
-    """--verbose: the settings and places a run used, one line each."""
-    if getattr(args, "verbose", False):
-        for name, value in facts.items():
-            reporter.log(f"{name.replace('_', ' ')}: {value}")
-
-
-def loading_options(args=None) -> dict:
-    """`load_conversations`' options from the data flags every subcommand shares."""
-    return {"real": getattr(args, "real", None), "on_error": getattr(args, "on_error", "raise"),
-            "min_conversations": getattr(args, "min_conversations", 2),
-            "max_turn_chars": getattr(args, "max_turn_chars", None),
-            "max_per_source": getattr(args, "max_per_source", None),
-            "drop_empty_turns": getattr(args, "drop_empty_turns", False),
-            "where": getattr(args, "where", None),
-            "min_user_turns": getattr(args, "min_user_turns", None)}
-
-
-def load_data(paths, args=None, reporter: Reporter | None = None):
-    """Load, report what was skipped, and check there are real users and simulators."""
-    if args is not None and hasattr(args, "extractor"):
-        settings.representation(args)   # a bad --base-url is a usage error before any reading
-    ds = load_conversations(list(paths), **loading_options(args))
-    if reporter is not None:
-        rep = ds.report
-        if getattr(rep, "skipped", 0):
-            reporter.warn(f"skipped {rep.skipped} bad records: " +
-                          ", ".join(f"{n} {r}" for r, n in rep.reasons.most_common()))
-        for w in getattr(rep, "warnings", [])[:10]:
-            reporter.warn(w)
-    check_sources(ds)
-    return ds
-
-
-def _metadata(args, ds):
-    if not getattr(args, "metadata", None):
-        return None
-    from measure.metadata import load_metadata
-    return load_metadata(args.metadata, known=ds.simulators)
-
-
-def _cache(args) -> Path:
-    return getattr(args, "cache", None) or default_cache_dir()
-
-
-def _dry_run(args, ds, mconf: MeasureConfig) -> None:
-    """--dry-run: what the LLM extractor would send, then stop."""
-    est = estimate_extraction(ds, mconf, representation=settings.representation(args), cache_dir=_cache(args))
-    console.print(f"dry run: {est}")
-    raise SystemExit(0)
-
-
-def measure_stage(args, ds, mconf: MeasureConfig, reporter: Reporter, metadata=None) -> Measurement:
-    if getattr(args, "dry_run", False):
-        _dry_run(args, ds, mconf)
-    return measure_gap(ds, mconf, representation=settings.representation(args), cache_dir=_cache(args),
-                       metadata=metadata, progress=reporter)
+from measure._api import load_conversations
 
 
 # ------------------------------------------------------------------ commands
@@ -98,76 +27,47 @@ def cmd_inspect(args) -> int:
 
 def _measure_setup(args):
     """What `measure` and `plan` start from: settings, a writable --out, the data and its metadata."""
-    reporter = _reporter(args)
+    reporter = reporter_for(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.0)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     ds = load_data(args.data, args, reporter)
-    return reporter, mconf, ds, _metadata(args, ds)
+    return reporter, mconf, ds, metadata_for(args, ds)
 
 
 def cmd_measure(args) -> int:
     reporter, mconf, ds, meta = _measure_setup(args)
-    _verbose(args, reporter, measure_settings=mconf.to_dict(), cache=_cache(args))
+    log_verbose(args, reporter, measure_settings=mconf.to_dict(), cache=cache_dir_for(args))
     m = measure_stage(args, ds, mconf, reporter, meta)
     data = m.write(args.out)
-    out = _results(args)
+    out = results_console(args)
     out.print(terminal.ranking_table(data))
     out.print(f"wrote {args.out}/measure.json, measure.csv, distributions.npz")
-    _verbose(args, reporter, stage_times=_times(reporter))
+    log_verbose(args, reporter, stage_times=stage_times(reporter))
     if getattr(args, "json", False):
         terminal.print_json((args.out / "measure.json").read_text(encoding="utf-8"))
     return 0
 
 
-def _times(reporter: Reporter) -> str:
-    return ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items())
-
-
-def _demo_data(out: Path, reporter: Reporter) -> Path:
-    from ensemble.demo.generator import write_demo
-    path = out / "demo-data"
-    reporter.log(f"no --data given: writing the embedded demo dataset to {path}")
-    write_demo(path)
-    return path
-
-
-def _fit_setup(args, cfg: dict):
-    """The fit config, and the checks that need no data (costs need a metadata file)."""
-    fconf = settings.fit_config(args, cfg)
-    if (fconf.budget is not None or fconf.cost_penalty) and not getattr(args, "metadata", None):
-        raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
-    return fconf
-
-
-def _costs(args, fconf, ds, meta):
-    """Costs from the metadata, checked against the fit's needs before any work."""
-    costs = costs_from(meta)
-    if (fconf.budget is not None or fconf.cost_penalty) and not costs:
-        raise ConfigError(f"--budget/--cost-penalty need costs: {args.metadata} gives no simulator a 'cost'")
-    check_fit_config(fconf, ds.simulators, costs)
-    return costs
-
-
 def cmd_run(args) -> int:
-    reporter = _reporter(args)
+    reporter = reporter_for(args)
     t0 = time.perf_counter()
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)
-    fconf = _fit_setup(args, cfg)
+    fconf = fit_setup(args, cfg)
     ensure_writable_dir(args.out)  # fail now, not after the measurement
     demo = not args.data
-    data = [_demo_data(args.out, reporter)] if demo else args.data
+    data = [demo_data(args.out, reporter)] if demo else args.data
     ds = load_data(data, args, reporter)
-    meta = _metadata(args, ds)
-    costs = _costs(args, fconf, ds, meta)
-    _verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf), cache=_cache(args))
+    meta = metadata_for(args, ds)
+    costs = costs_for(args, fconf, ds, meta)
+    log_verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf), cache=cache_dir_for(args))
     m = measure_stage(args, ds, mconf, reporter, meta)
     measure_data = m.write(args.out)
     mix = fit_mixture(m, fconf, costs=costs, progress=reporter)
     mix.to_json(args.out / "weights.json")
     wdata = mix.to_dict()
-    out = _results(args)
+    out = results_console(args)
     out.print(terminal.ranking_table(measure_data))
     terminal.print_all(out, terminal.mixture_tables(wdata))
     if demo:
@@ -181,7 +81,7 @@ def cmd_run(args) -> int:
         out.print(f"report: {', '.join(str(p) for p in paths)}")
     out.print(f"wrote {args.out}/weights.json, measure.json, measure.csv "
               f"({time.perf_counter() - t0:.1f}s)")
-    reporter.log("stage times: " + _times(reporter))
+    reporter.log("stage times: " + stage_times(reporter))
     if getattr(args, "json", False):
         # The files' own JSON, so stdout and the run folder agree to the digit.
         read = lambda name: json.loads((args.out / name).read_text(encoding="utf-8"))  # noqa: E731
@@ -198,7 +98,7 @@ def _print_demo_recovery(demo_dir: Path, wdata: dict, out=None) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from ensemble.tune.command import run_sweep_command
+    from ensemble.cli.sweep import run_sweep_command
     return run_sweep_command(args)
 
 
@@ -233,7 +133,7 @@ def cmd_plan(args) -> int:
     from ensemble.plan.command import run_plan
     reporter, mconf, ds, meta = _measure_setup(args)
     rc = run_plan(args, mconf, lambda: measure_stage(args, ds, mconf, reporter, meta),
-                  costs_from(meta), reporter, _results(args))
+                  costs_from(meta), reporter, results_console(args))
     if getattr(args, "json", False):
         terminal.print_json((args.out / "plan.json").read_text(encoding="utf-8"))
     return rc

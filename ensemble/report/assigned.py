@@ -110,7 +110,7 @@ def assigned_blocks(check: AssignedCheck | None) -> list:
     """Report section: the realised mixture and its predicted gap beside the fitted one."""
     if check is None:
         return []
-    from ensemble.report.render import Heading, Para, Table
+    from ensemble.report.blocks import Heading, Para, Table
 
     names = sorted(check.fitted, key=lambda s: (-check.fitted[s], s))
     rows = [[s, f"{check.fitted[s]:.4f}", str(check.counts.get(s, 0)), f"{check.realized.get(s, 0.0):.4f}",

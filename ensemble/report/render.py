@@ -13,7 +13,6 @@ import html
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from . import plots
 from . import simmap as simmap_mod
 from .assigned import assigned_blocks, check_assignment
+from .blocks import Bullets, Details, Heading, Image, Para, Table
 from .explain import explain as explain_measurement
 from measure.atomic import write_bytes, write_json, write_text
 from measure.errors import EnsembleFitError
@@ -29,44 +29,6 @@ from measure.outputs import read_pairwise
 from measure.run_folder import check_run_folder, data_fingerprint, measurement_run_id
 
 PLOTS_DIR = "plots"
-
-
-# ------------------------------------------------------------------ blocks
-
-@dataclass
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass
-class Para:
-    text: str
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-    caption: str = ""
-
-
-@dataclass
-class Image:
-    name: str          # file name under plots/
-    png: bytes
-    alt: str
-
-
-@dataclass
-class Details:
-    summary: str
-    blocks: list = field(default_factory=list)
 
 
 def _f(x, nd: int = 4) -> str:
@@ -354,7 +316,7 @@ def behaviour_blocks(explain: dict | None, n_per_source: int = 3) -> list:
             crow = []
             for c in named:
                 ci = labels[c]
-                ex = " / ".join(f"[{e['source']} {e['id']}] {e['snippet']}" for e in ci["examples"])
+                ex = [f"[{e['source']} {e['id']}] {e['snippet']}" for e in ci["examples"]]
                 crow.append([f"#{c}", ci["label"], ci.get("description", ""), str(ci["size"]),
                              _pct(ci["mass"][real]), _pct(ci["mass"][mix]) if mix else "-", ex])
             out.append(Details(f"Clusters named above, with example conversations ({f})", [
@@ -466,7 +428,8 @@ def to_markdown(blocks: list, plots_dir: str = PLOTS_DIR) -> str:
                 lines += [f"*{_md(b.caption)}*", ""]
             lines.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
             lines.append("|" + "|".join("---" for _ in b.headers) + "|")
-            lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in b.rows]
+            lines += ["| " + " | ".join(_md(" / ".join(c) if isinstance(c, list) else c) for c in r) + " |"
+                      for r in b.rows]
             lines.append("")
         elif isinstance(b, Image):
             lines += [f"![{_md(b.alt)}]({plots_dir}/{b.name})", ""]
@@ -482,7 +445,19 @@ padding:0 1em;color:#222;line-height:1.45}h1{border-bottom:2px solid #1f4e79}h2{
 table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.9em}th,td{border:1px solid #ccc;padding:3px 8px;
 vertical-align:top}th{background:#eef3f8}td{max-width:480px}caption{caption-side:top;text-align:left;
 font-style:italic;padding:4px 0}img{max-width:100%;display:block;margin:.6em 0}details{margin:.5em 0 1.5em}
-summary{cursor:pointer;color:#1f4e79}"""
+summary{cursor:pointer;color:#1f4e79}td.n{white-space:nowrap}"""
+
+
+_NUMBER_CELL = re.compile(r"^[-+<>\[\]0-9.,%e ]+$")
+
+
+def _html_cell(cell) -> str:
+    """A table cell: a list is one item per line; a number or interval never
+    wraps (an exponent cut from its mantissa misreads)."""
+    if isinstance(cell, list):
+        return "<td>" + "<br>".join(html.escape(str(x)) for x in cell) + "</td>"
+    text = str(cell)
+    return f"<td class=\"n\">{html.escape(text)}</td>" if _NUMBER_CELL.match(text) else f"<td>{html.escape(text)}</td>"
 
 
 def to_html(blocks: list, title: str = "ensemble-fit report") -> str:
@@ -501,7 +476,7 @@ def to_html(blocks: list, title: str = "ensemble-fit report") -> str:
             elif isinstance(b, Table):
                 cap = f"<caption>{e(b.caption)}</caption>" if b.caption else ""
                 head = "".join(f"<th>{e(h)}</th>" for h in b.headers)
-                body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in b.rows)
+                body = "".join("<tr>" + "".join(_html_cell(c) for c in r) + "</tr>" for r in b.rows)
                 parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             elif isinstance(b, Image):
                 data = base64.b64encode(b.png).decode("ascii")
@@ -602,7 +577,7 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: 
         simmap = simmap_mod.from_files(measure, _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz")))
     check = None
     if assigned is not None:
-        dists = _read_npz(run_dir / "distributions.npz")
+        dists = _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz"))
         if weights is None or dists is None:
             raise EnsembleFitError(f"{run_dir}: --assigned needs weights.json and a readable distributions.npz "
                                    "(the outputs of `ensemble-fit run`)")

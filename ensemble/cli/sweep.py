@@ -9,10 +9,10 @@ from optuna.trial import FrozenTrial
 
 from measure.errors import ConfigError
 
-from .outputs import top_table
-from .storage import DEFAULT_STUDY, open_sweep_storage, mask_url, n_complete, storage_url
-from .study import DEFAULT_N_TRIALS, default_noise, noise_verdict
-from .yardstick import RESOLUTIONS
+from ensemble.tune.outputs import top_table
+from ensemble.tune.storage import DEFAULT_STUDY, open_sweep_storage, mask_url, n_complete, storage_url
+from ensemble.tune.study import DEFAULT_N_TRIALS, default_noise, noise_verdict
+from ensemble.tune.yardstick import RESOLUTIONS
 
 
 def _sweep_options(args, cfg: dict) -> dict:
@@ -40,12 +40,12 @@ def run_sweep_command(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ensemble._api import sweep
-    from ensemble.cli import commands, settings, terminal
+    from ensemble.cli import settings, setup, terminal
 
-    reporter = commands._reporter(args)
+    reporter = setup.reporter_for(args)
     cfg = settings.read_config(args.config)
     mconf = settings.measure_config(args, cfg, heldout_default=0.3)
-    fconf = commands._fit_setup(args, cfg)
+    fconf = setup.fit_setup(args, cfg)
     opts = _sweep_options(args, cfg)
     if mconf.heldout_fraction <= 0:
         raise ConfigError("the sweep scores trials on held-out real users: --heldout must be > 0")
@@ -53,20 +53,20 @@ def run_sweep_command(args) -> int:
     url = storage_url(out, opts.get("storage"))
     # Fail on a bad URL, an unwritable or emptied storage before loading and preparing.
     storage = open_sweep_storage(url, opts["study"], new_study=getattr(args, "new_study", False))
-    results = commands._results(args)
+    results = setup.results_console(args)
     note = already_complete_note(storage, opts["study"], opts.get("n_trials"), url)
     if note:
         results.print(note)
 
     t0 = time.perf_counter()
-    data = args.data or [commands._demo_data(out, reporter)]
-    ds = commands.load_data(data, args, reporter)
-    meta = commands._metadata(args, ds)
-    costs = commands._costs(args, fconf, ds, meta)
+    data = args.data or [setup.demo_data(out, reporter)]
+    ds = setup.load_data(data, args, reporter)
+    meta = setup.metadata_for(args, ds)
+    costs = setup.costs_for(args, fconf, ds, meta)
     if getattr(args, "dry_run", False):
-        commands._dry_run(args, ds, mconf)
-    commands._verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf),
-                      sweep_settings=opts, storage=mask_url(url), cache=commands._cache(args))
+        setup.dry_run(args, ds, mconf)
+    setup.log_verbose(args, reporter, measure_settings=mconf.to_dict(), fit_settings=vars(fconf),
+                      sweep_settings=opts, storage=mask_url(url), cache=setup.cache_dir_for(args))
     n_trials = opts.get("n_trials")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not reporter.enabled, transient=True) as prog:
@@ -84,7 +84,7 @@ def run_sweep_command(args) -> int:
 
         result = sweep(ds, n_trials=n_trials, timeout=opts.get("timeout"), storage=url, study_name=opts["study"],
                        measure_config=mconf, fit_config=fconf, representation=settings.representation(args),
-                       cache_dir=commands._cache(args), costs=costs, tune_pca=opts["tune_pca"],
+                       cache_dir=setup.cache_dir_for(args), costs=costs, tune_pca=opts["tune_pca"],
                        tune_divergence=opts["tune_divergence"], resolutions=opts["resolutions"],
                        new_study=getattr(args, "new_study", False), on_trial=on_trial, progress=reporter)
     for e in result.errors[:3]:
