@@ -428,6 +428,19 @@ def assign_dataset(weights: str | Path, data: str | Path, out: str | Path, *, se
     -------
     Assignment
         Counts per task against the weights, and where the outputs went.
+
+    Examples
+    --------
+    >>> import json
+    >>> from ensemble.assign import assign_dataset
+    >>> from ensemble.weights_file import write_weights
+    >>> _ = write_weights(tmp / "w.json", {"sim_a": 0.5, "sim_b": 0.5},
+    ...                   per_task={"math": {"sim_a": 0.2, "sim_b": 0.8}})
+    >>> rows = [{"id": f"t{i}", "task": "math", "prompt": f"p{i}"} for i in range(10)]
+    >>> _ = (tmp / "tasks.jsonl").write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> res = assign_dataset(tmp / "w.json", tmp / "tasks.jsonl", tmp / "out.jsonl", seed=0)
+    >>> res.groups[0].task, res.groups[0].counts
+    ('math', {'sim_a': 2, 'sim_b': 8})
     """
     weights, data, out = Path(weights), Path(data), Path(out)
     wf = load_weights(weights)

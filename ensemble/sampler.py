@@ -252,7 +252,30 @@ class SimulatorSampler:
     def from_file(cls, path: str | Path, seed: int = 0, mode: str = "low_discrepancy",
                   fallback: str | None = None, unknown_task: str | None = None
                   ) -> "SimulatorSampler":
-        """A sampler for the weights (and per-task weights) of a weights.json."""
+        """A sampler for the weights (and per-task weights) of a weights.json.
+
+        Parameters
+        ----------
+        path : path
+            weights.json from `ensemble-fit run` (checked: schema, names,
+            non-negative weights summing to 1; a `WeightsError` names the field).
+        seed, mode, fallback, unknown_task
+            As for `SimulatorSampler`.
+
+        Returns
+        -------
+        SimulatorSampler
+
+        Examples
+        --------
+        >>> from ensemble.sampler import SimulatorSampler
+        >>> from ensemble.weights_file import write_weights
+        >>> _ = write_weights(tmp / "w.json", {"sim_a": 0.75, "sim_b": 0.25})
+        >>> s = SimulatorSampler.from_file(tmp / "w.json", seed=0)
+        >>> names = s.draw_many(8)
+        >>> s.counts()
+        {'sim_a': 6, 'sim_b': 2}
+        """
         wf = load_weights(path)
         return cls(wf.weights, wf.per_task, seed=seed, mode=mode, fallback=fallback,
                    unknown_task=unknown_task)

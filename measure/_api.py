@@ -19,7 +19,23 @@ from .progress import QUIET, Reporter
 
 
 def default_cache_dir() -> Path:
-    """`$ENSEMBLE_FIT_CACHE`, else `$XDG_CACHE_HOME/ensemble-fit`, else `~/.cache/ensemble-fit`."""
+    """Where descriptions, embeddings and codebooks are cached when no cache folder is given.
+
+    Returns
+    -------
+    Path
+        ``$ENSEMBLE_FIT_CACHE``, else ``$XDG_CACHE_HOME/ensemble-fit``, else
+        ``~/.cache/ensemble-fit``. Entries are keyed by content (texts, model
+        weights, settings), so one folder serves every dataset and run.
+
+    Examples
+    --------
+    >>> import os, measure
+    >>> os.environ["ENSEMBLE_FIT_CACHE"] = str(tmp / "cache")
+    >>> measure.default_cache_dir() == tmp / "cache"
+    True
+    >>> del os.environ["ENSEMBLE_FIT_CACHE"]
+    """
     env = os.environ.get("ENSEMBLE_FIT_CACHE")
     if env:
         return Path(env)
@@ -154,8 +170,43 @@ def prepare_data(data: Dataset, config: MeasureConfig | None = None, *,
     """Describe every conversation's facets and embed the descriptions (both cached on disk).
 
     The step every measurement, fit, sweep and plan starts from; `measure_gap`
-    calls it. Real users are split into a fit part and a held-out part
-    (``config.heldout_fraction``) here.
+    calls it, and takes its result in place of a dataset (so several
+    measurements of one dataset describe and embed it once). Real users are
+    split into a fit part and a held-out part (``config.heldout_fraction``)
+    here.
+
+    Parameters
+    ----------
+    data : Dataset
+        From `load_conversations`.
+    config : MeasureConfig, optional
+        Facets, seed and held-out fraction are read here.
+    representation : Representation, optional
+        Extractor (rules or LLM) and embedding model; default: rules and the
+        packaged all-MiniLM-L6-v2.
+    cache_dir : path, optional
+        Default: `default_cache_dir()`.
+    progress : bool or Reporter
+        Show progress on stderr.
+
+    Returns
+    -------
+    Prepared
+        Per conversation (row): its source, task and split; per facet: the
+        description texts and their embeddings.
+
+    Examples
+    --------
+    >>> import measure
+    >>> data = measure.load_conversations(tmp / "demo")
+    >>> prep = measure.prepare_data(data, measure.MeasureConfig(heldout_fraction=0.3),
+    ...                             cache_dir=tmp / "cache")
+    >>> len(prep.conversations) == len(data.conversations), prep.facets[0]
+    (True, 'requests')
+    >>> m = measure.measure_gap(prep, measure.MeasureConfig(heldout_fraction=0.3, k_default=8,
+    ...                         n_bootstrap=20, n_codebook_seeds=1), cache_dir=tmp / "cache")
+    >>> sorted(m.ranking) == sorted(data.simulators)
+    True
     """
     config = config or MeasureConfig()
     representation = representation or Representation()
@@ -174,7 +225,35 @@ def prepare_data(data: Dataset, config: MeasureConfig | None = None, *,
 
 def estimate_extraction(data: Dataset, config: MeasureConfig | None = None, *,
                         representation: Representation | None = None, cache_dir: str | Path | None = None):
-    """What the LLM extractor would send for this data (requests, tokens), sending nothing."""
+    """What the LLM extractor would send for this data (requests, tokens), sending nothing.
+
+    Parameters
+    ----------
+    data : Dataset
+        From `load_conversations`.
+    config : MeasureConfig, optional
+        The facets to extract.
+    representation : Representation
+        Must have ``extractor="llm"`` (and its base URL and model).
+    cache_dir : path, optional
+        Descriptions already cached here are not counted as requests.
+
+    Returns
+    -------
+    DryRunEstimate
+        Requests still needed (per facet), cached and deduplicated pairs, and
+        estimated prompt and output tokens; ``str()`` gives one line.
+
+    Examples
+    --------
+    >>> import measure
+    >>> data = measure.load_conversations(tmp / "demo")
+    >>> rep = measure.Representation(extractor="llm", base_url="http://127.0.0.1:9/v1",
+    ...                              llm_model="any-model")
+    >>> est = measure.estimate_extraction(data, representation=rep, cache_dir=tmp / "cache")
+    >>> est.requests == len(data.conversations) * 5, est.prompt_tokens > 0
+    (True, True)
+    """
     config = config or MeasureConfig()
     representation = representation or Representation()
     if representation.extractor != "llm":

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # ------------------------------------------------------------------ examples
 
-@pytest.mark.parametrize("module", ["measure._api", "ensemble._api"])
+@pytest.mark.parametrize("module", ["measure._api", "ensemble._api", "ensemble.assign", "ensemble.sampler",
+                                    "ensemble.report.render"])
 def test_docstring_examples_run(module, tmp_path, shared_cache):
     import importlib
 
@@ -35,6 +36,20 @@ def test_docstring_examples_run(module, tmp_path, shared_cache):
     result = doctest.testmod(mod, extraglobs={"tmp": tmp_path}, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.attempted >= 3
     assert result.failed == 0
+
+
+def test_every_public_function_has_numpydoc_sections():
+    import inspect
+    for mod in (measure, ensemble):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            fns = [obj] if inspect.isfunction(obj) else \
+                [getattr(obj, m) for m in ("from_file",) if inspect.isclass(obj) and hasattr(obj, m)]
+            for fn in fns:
+                doc = fn.__doc__ or ""
+                for section in ("Parameters\n", "Returns\n", "Examples\n"):
+                    assert section in doc or (section == "Parameters\n" and not inspect.signature(fn).parameters), \
+                        f"{mod.__name__}.{name} has no {section.strip()} section"
 
 
 def test_public_functions_have_numpydoc_sections():

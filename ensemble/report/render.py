@@ -549,11 +549,41 @@ def _same_run(run_dir: Path, measure: dict, npz: dict | None) -> dict | None:
 
 def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: str | Path | None = None
                  ) -> list[Path]:
-    """Write report.html, report.md and plots/ (and, given a measurement,
-    explain.json and simmap.json first). Returns the paths written.
+    """Write report.html, report.md and plots/ for a run folder.
 
-    `assigned` (an assigned dataset, its summary, or a saved sampler state)
-    adds its realised mixture and predicted gap, and writes assigned.json."""
+    Parameters
+    ----------
+    run_dir : path
+        A folder with measure.json (and weights.json for the mixture
+        sections), as `ensemble-fit run` or `Measurement.to_json` /
+        `Mixture.to_json` write them. Files from different runs are refused.
+    measurement : Measurement, optional
+        The run's measurement: explain.json and simmap.json are written from
+        it first (the cluster labels need its texts). Without it they are read
+        from the folder, or the report goes without them.
+    outcome : FitOutcome, optional
+        ``Mixture.outcome``, for the mixture's cluster statuses.
+    assigned : path, optional
+        An assigned dataset, its summary, or a saved sampler state: adds the
+        realised mixture and its predicted gap, and writes assigned.json.
+
+    Returns
+    -------
+    list of Path
+        Every file written.
+
+    Examples
+    --------
+    >>> import ensemble, measure
+    >>> data = measure.load_conversations(tmp / "demo")
+    >>> m = measure.measure_gap(data, measure.MeasureConfig(k_default=8, n_bootstrap=20, n_codebook_seeds=1,
+    ...                         heldout_fraction=0.3), cache_dir=tmp / "cache")
+    >>> mix = ensemble.fit_mixture(m, ensemble.FitConfig(weight_bootstrap=5))
+    >>> _ = m.to_json(tmp / "run" / "measure.json"), mix.to_json(tmp / "run" / "weights.json")
+    >>> paths = ensemble.write_report(tmp / "run", measurement=m, outcome=mix.outcome)
+    >>> sorted(p.name for p in paths if p.suffix in (".html", ".md"))
+    ['report.html', 'report.md']
+    """
     run_dir = Path(run_dir)
     written: list[Path] = []
     if measurement is not None:
