@@ -21,14 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from measure.atomic import atomic_file, write_json
+from measure.atomic import atomic_dir, atomic_file, write_json
 from measure.errors import ConfigError, InputError
 
 from .sampler import SimulatorSampler
@@ -264,24 +262,16 @@ class _ArrowRows(_Table):
                 pq.write_table(table, fh)
             return
         ds = self.dataset.add_column(name, values)
-        # save_to_disk writes a folder: write beside it, then swap it in.
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        old = out.with_name(f".{out.name}.{os.getpid()}.old")
-        for p in (tmp, old):
-            shutil.rmtree(p, ignore_errors=True)
         from datasets.utils.tqdm import (are_progress_bars_disabled, disable_progress_bars,
                                          enable_progress_bars)
         quiet = are_progress_bars_disabled()
         disable_progress_bars()                         # our summary says what was written
         try:
-            ds.save_to_disk(str(tmp))
+            with atomic_dir(out) as tmp:               # save_to_disk writes a folder
+                ds.save_to_disk(str(tmp))
         finally:
             if not quiet:
                 enable_progress_bars()
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_table(path: str | Path, fmt: str | None = None) -> _Table:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import reprlib
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +252,9 @@ def load_weights(path: str | Path) -> WeightsFile:
     except WeightsError as exc:                 # a duplicate key, raised while parsing
         raise WeightsError(exc.message, file=str(path), field=exc.field) from None
     except ValueError as exc:                   # e.g. an integer with too many digits
+        if "digits" in str(exc):
+            raise WeightsError("invalid JSON: a number too large (more than "
+                               f"{sys.get_int_max_str_digits():,} digits)", file=str(path)) from None
         raise WeightsError(f"invalid JSON: {exc}", file=str(path)) from None
     return parse_weights(doc, str(path))
 

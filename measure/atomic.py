@@ -75,6 +75,30 @@ def atomic_file(path: str | Path, mode: str = "wb", encoding: str | None = None)
     fsync_dir(path.parent)
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str | Path):
+    """Write a folder (a `save_to_disk` dataset) atomically enough: yield a
+    unique temporary folder beside `path`; when the block ends without error,
+    swap it in (the old folder is moved aside first, then removed). A reader
+    sees the old folder or the new one; only a crash between the two renames
+    leaves `path` missing, with the old copy kept as `.NAME.PID.*.old`. On
+    error the temporary folder is removed and the error raised.
+    """
+    path = Path(path)
+    tmp = unique_tmp(path)
+    old = tmp.with_suffix(".old")
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(path.parent)
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
     try:

@@ -270,6 +270,11 @@ class Mixture:
         return self.document
 
     def to_json(self, path: str | Path) -> Path:
+        """Write weights.json (schema ensemble-fit/weights/v1), checked first by
+        the same validator that `load_weights` and the sampler apply, so a
+        written file always loads."""
+        from ensemble.weights_file import parse_weights
+        parse_weights(self.document, str(path))
         return write_json(path, self.document)
 
 
