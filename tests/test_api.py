@@ -312,3 +312,13 @@ def test_measure_config_takes_one_k_as_the_issue_writes_it():
     for bad in ({"k": "50"}, {"k": {"style": 0}}, {"k": 5, "k_default": 6}, {"k_default": True}):
         with pytest.raises(ConfigError):
             measure.MeasureConfig(**bad)
+
+
+def test_configs_default_toml_spells_out_the_run_defaults():
+    """configs/default.toml says it holds the defaults of `run`: passing it changes no setting."""
+    from ensemble.cli import settings
+    args = build_parser().parse_args(["run"])
+    cfg = settings.read_config(ROOT / "configs" / "default.toml")
+    assert settings.measure_config(args, cfg, heldout_default=0.3).to_dict() == \
+        settings.measure_config(args, {}, heldout_default=0.3).to_dict()
+    assert vars(settings.fit_config(args, cfg)) == vars(settings.fit_config(args, {}))
