@@ -167,6 +167,7 @@ def distributions_npz(m: Measurement) -> bytes:
     arrays["sources"] = np.array([REAL] + m.prep.simulators)
     arrays["facets"] = np.array(m.prep.facets)
     arrays["run_id"] = np.array(measurement_run_id(m))
+    arrays["data_fingerprint"] = np.array(data_fingerprint(m.prep))
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()

@@ -96,8 +96,9 @@ def test_every_output_of_a_run_carries_its_run_id_and_fingerprint(two_runs):
     rid, fp = ids["measure.json"]
     assert rid.startswith("run-") and len(rid) == 20
     with np.load(out / "distributions.npz") as z:
-        assert str(z["run_id"]) == rid
+        assert (str(z["run_id"]), str(z["data_fingerprint"])) == (rid, fp)
     assert main(["report", str(out)]) == 0               # a folder of one run renders
+    assert f"data fingerprint {fp}, run id {rid}" in (out / "report.md").read_text()
 
 
 def test_run_id_is_derived_not_drawn():

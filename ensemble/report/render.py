@@ -396,7 +396,8 @@ def report_blocks(measure: dict, weights: dict | None, explain: dict | None, sim
     intro = Para(f"{len(measure['simulators'])} simulators against {n.get('real', '-')} real-user conversations "
                  f"({measure.get('n_heldout_real', 0)} more held out); facets: {', '.join(measure['facets'])}; "
                  f"clusters per facet: {', '.join(f'{f} {k}' for f, k in measure['k'].items())}. "
-                 f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}.")
+                 f"ensemble-fit {measure.get('version', '')}, data fingerprint {measure.get('data_fingerprint', '-')}, "
+                 f"run id {measure.get('run_id', '-')}.")
     return with_how_to_read([Heading(1, "ensemble-fit report"), intro, *summary_blocks(measure, weights, explain),
                              *ranking_blocks(measure), *discriminator_blocks(measure, explain), *facet_blocks(measure),
                              *mixture_blocks(weights), *assigned_blocks(assigned),
@@ -541,9 +542,8 @@ def _same_run(run_dir: Path, measure: dict, npz: dict | None) -> dict | None:
     """distributions.npz when it is measure.json's (its run_id entry), else None."""
     if npz is None:
         return None
-    rid = npz.get("run_id")
-    if rid is not None and measure.get("run_id") and str(rid) != measure["run_id"]:
-        check_run_folder(run_dir, {"measure.json": measure, "distributions.npz": {"run_id": str(rid)}})
+    ids = {k: str(npz[k]) for k in ("data_fingerprint", "run_id") if k in npz}
+    check_run_folder(run_dir, {"measure.json": measure, "distributions.npz": ids})
     return npz
 
 
@@ -612,7 +612,8 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: 
             raise EnsembleFitError(f"{run_dir}: --assigned needs weights.json and a readable distributions.npz "
                                    "(the outputs of `ensemble-fit run`)")
         check = check_assignment(assigned, measure, weights, dists)
-        written.append(write_json(run_dir / "assigned.json", check.to_json()))
+        ids = {k: measure[k] for k in ("run_id", "data_fingerprint") if measure.get(k)}
+        written.append(write_json(run_dir / "assigned.json", {**check.to_json(), **ids}))
     blocks = report_blocks(measure, weights, explain, simmap, assigned=check)
     for img in images_of(blocks):
         written.append(write_bytes(run_dir / PLOTS_DIR / img.name, img.png))
