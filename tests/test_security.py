@@ -165,6 +165,25 @@ def test_2_more_failures_than_max_failed_share_stop_the_run(tmp_path):
         LLMFacetExtractor(srv.base_url, "m", cache_dir=tmp_path, max_failed_share=1.5)
 
 
+def test_2_a_rerun_of_the_refused_ones_is_judged_by_the_share_not_the_streak(tmp_path):
+    """Following the error's advice (raise --max-failed-share) must work from the
+    cache: the rerun sends only the 36 refused requests, all failing in a row."""
+    data = mixed(90, lambda i: i % 5 in (0, 2))
+    with FakeLLMServer(status_for={"REJECT-ME": 400}) as srv:
+        ex = LLMFacetExtractor(srv.base_url, "m", cache_dir=tmp_path, **FAST)
+        with pytest.raises(EnsembleFitError, match="failed for 36 of 90"):
+            ex.extract(data, ("style",))
+        ex = LLMFacetExtractor(srv.base_url, "m", cache_dir=tmp_path, max_failed_share=0.5, **FAST)
+        recs = ex.extract(data, ("style",))
+        assert ex.failed_conversations == 36 and sum(1 for r in recs if r) == 54
+        # With nothing that worked (no cache, every request refused) the streak still stops early.
+        srv.clear_log()
+        ex = LLMFacetExtractor(srv.base_url, "m", cache_dir=tmp_path / "fresh", max_failed_share=0.9, **FAST)
+        with pytest.raises(EnsembleFitError, match="20 LLM requests in a row failed"):
+            ex.extract(mixed(60, lambda i: True), ("style",))
+        assert srv.count() <= 20 + FAST["concurrency"]
+
+
 def test_2_redact_covers_keys_and_token_shapes():
     text = (f"key {KEY}; Authorization: Basic dXNlcjpwYXNz; authorization=Bearer abc.def; "
             "api_key=AKIA1234 and x-api-key: 999zz; hf_abcdefghijklmnop; ok words stay")

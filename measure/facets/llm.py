@@ -320,7 +320,12 @@ class _Transient(Exception):
 
 
 class _ItemFailed(Exception):
-    pass
+    """One conversation could not be described. `item_specific`: the server
+    refused this request alone (a 4xx such as 400 or 413), not the service."""
+
+    def __init__(self, message: str, item_specific: bool = False):
+        super().__init__(message)
+        self.item_specific = item_specific
 
 
 class _Stopped(Exception):
@@ -575,7 +580,7 @@ class LLMFacetExtractor:
                         self.cache.put(job.key, entry)
                         results.put((job, entry, None))
                     except _ItemFailed as exc:
-                        results.put((job, None, str(exc)))
+                        results.put((job, None, exc))
                     except _Stopped:
                         return
                     except BaseException as exc:  # fatal (bad key/URL) or a bug: stop everyone
@@ -592,6 +597,12 @@ class LLMFacetExtractor:
             t.start()
         finished: set[int] = set()
         consecutive = 0
+        # The stop after N failures in a row guards against a server that
+        # answers nothing. Once the server is known to work (descriptions came
+        # from it now or from the cache), a request it refuses alone (a 4xx)
+        # is that conversation's problem: --max-failed-share judges those, so
+        # a rerun of only the failed ones is not stopped by the streak.
+        server_works = self.stats.cache_hits > 0
         alive = n_workers
         try:
             while alive:
@@ -599,16 +610,18 @@ class LLMFacetExtractor:
                 if item is None:
                     alive -= 1
                     continue
-                job, entry, reason = item
+                job, entry, error = item
+                reason = None if error is None else str(error)
                 finished.add(id(job))
                 if entry is not None:
-                    consecutive = 0
+                    consecutive, server_works = 0, True
                     with self._lock:
                         self.stats.described += 1
                     for i in job.rows:
                         records[i][job.facet] = FacetRecord(text=entry.description)
                 else:
-                    consecutive += 1
+                    if not (server_works and error.item_specific):
+                        consecutive += 1
                     with self._lock:
                         self.stats.failures += 1
                     failed.append((job, reason))
@@ -728,7 +741,7 @@ class LLMFacetExtractor:
                 hint = ("set the API key in $" + self.api_key_env if status in (401, 403)
                         else "check --base-url (usually ending in /v1) and --model")
                 raise ConfigError(f"LLM server {self.url} answered HTTP {status} ({detail}); {hint}") from None
-            raise _ItemFailed(f"http {status}: {detail}") from None
+            raise _ItemFailed(f"http {status}: {detail}", item_specific=400 <= status < 500) from None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
             # URLError is an OSError; covers refused, reset and timed-out connections.
             reason = getattr(exc, "reason", exc)
