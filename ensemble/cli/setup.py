@@ -88,7 +88,6 @@ def stage_times(reporter: Reporter) -> str:
     return ", ".join(f"{k} {v:.1f}s" for k, v in reporter.timings.items())
 
 
-
 def demo_data(out: Path, reporter: Reporter) -> Path:
     from ensemble.demo.generator import write_demo
     path = out / "demo-data"
@@ -97,14 +96,12 @@ def demo_data(out: Path, reporter: Reporter) -> Path:
     return path
 
 
-
 def fit_setup(args, cfg: dict):
     """The fit config, and the checks that need no data (costs need a metadata file)."""
     fconf = settings.fit_config(args, cfg)
     if (fconf.budget is not None or fconf.cost_penalty) and not getattr(args, "metadata", None):
         raise ConfigError("--budget/--cost-penalty need a --metadata file with costs")
     return fconf
-
 
 
 def costs_for(args, fconf, ds, meta):
