@@ -111,8 +111,12 @@ def mixture_tables(weights: dict) -> list:
         cols = [("size", "right", False), ("method", "left", False), ("simulators", "left", False),
                 ("fit JS", "right", False), ("held-out JS", "right", False)]
         narrow = [c for i, c in enumerate(cols) if i != 1]
-        out.append(Fit(sized_table(title, cols, rows, False), sized_table(title, cols, rows, True),
-                       sized_table(title, narrow, [[c for i, c in enumerate(r) if i != 1] for r in rows], True)))
+        fewer = [str(r["size"]) for r in weights["by_size"] if len(r["weights"]) < r["size"]]
+        note = (f"size {', '.join(fewer)}: no larger mix fits better, so fewer simulators" if fewer else None)
+        out.append(Fit(sized_table(title, cols, rows, False, caption=note),
+                       sized_table(title, cols, rows, True, caption=note),
+                       sized_table(title, narrow, [[c for i, c in enumerate(r) if i != 1] for r in rows], True,
+                                   caption=note)))
     sol = weights["solver"]
     title = (f"Mixture weights ({sol['method']}, {sol['solver']}: {sol['status']}, "
              f"Frank-Wolfe gap {sol['frank_wolfe_gap']:.1e})")

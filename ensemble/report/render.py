@@ -234,8 +234,11 @@ def mixture_blocks(weights: dict | None) -> list:
         rows = [[str(r["size"]), r["method"],
                  ", ".join(f"{s} {v:.3f}" for s, v in sorted(r["weights"].items(), key=lambda x: (-x[1], x[0]))),
                  _f(r["fit_js"]), _f(r.get("heldout_js"))] for r in weights["by_size"]]
+        fewer = [str(r["size"]) for r in weights["by_size"] if len(r["weights"]) < r["size"]]
         out.append(Table(["size", "method", "simulators", "fit JS", "held-out JS"], rows,
-                         "Best combination of each size."))
+                         "Best combination of each size (at most that many simulators)."
+                         + (f" Size {', '.join(fewer)}: no mix of that many simulators fits better than the one "
+                            "shown, so it keeps fewer." if fewer else "")))
     return out
 
 
