@@ -398,27 +398,22 @@ class SimulatorSampler:
         streams = state.get("streams")
         if not isinstance(streams, list):
             raise WeightsError("must be a list", field="state.streams")
-        # Check every entry before touching the streams: a bad state leaves the
-        # sampler as it was.
-        for entry in streams:
-            if not isinstance(entry, Mapping):
-                raise WeightsError("entries must be objects", field="state.streams")
-            task, counts = entry.get("task"), entry.get("counts")
-            if task is not None and task not in self.per_task:
-                raise WeightsError(f"unknown task {task!r:.80}", field="state.streams")
-            if (not isinstance(counts, list) or len(counts) != len(self.names)
-                    or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
-                           for c in counts)):
-                raise WeightsError(f"counts must be {len(self.names)} integers >= 0",
-                                   field="state.streams")
         before = (self._streams, self._counts)
         self.reset()
         try:
             for entry in streams:
+                if not isinstance(entry, Mapping):
+                    raise WeightsError("entries must be objects", field="state.streams")
                 task, counts = entry.get("task"), entry.get("counts")
-                stream = self._stream(task)
-                stream.restore(counts, entry)
+                if task is not None and task not in self.per_task:
+                    raise WeightsError(f"unknown task {task!r:.80}", field="state.streams")
+                if (not isinstance(counts, list) or len(counts) != len(self.names)
+                        or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
+                               for c in counts)):
+                    raise WeightsError(f"counts must be {len(self.names)} integers >= 0",
+                                       field="state.streams")
+                self._stream(task).restore(counts, entry)
                 self._counts[task] = list(counts)
         except WeightsError:
-            self._streams, self._counts = before
+            self._streams, self._counts = before     # a bad state leaves the sampler as it was
             raise

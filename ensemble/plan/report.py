@@ -85,10 +85,10 @@ def table(p: Plan):
     columns = [("simulator", "left", False), ("n now", "right", False), ("+ recom-\nmended", "right", False),
                ("weight [95% CI]", "left", False), ("expected CI", "left", False), ("gap (bits)", "right", False),
                ("n for target CI", "right", False)]
-    narrow_a = [columns[i] for i in (0, 1, 2, 3, 5)]
-    narrow_b = [columns[i] for i in (0, 4, 6)]
+    def part(title_, keep):   # narrow consoles: these columns only, the name leading
+        return sized_table(title_, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], True)
+
     numbers = Fit(sized_table(title, columns, rows, False), sized_table(title, columns, rows, True),
-                  group(sized_table(title, narrow_a, [[row[i] for i in (0, 1, 2, 3, 5)] for row in rows], True),
-                        sized_table(None, narrow_b, [[row[i] for i in (0, 4, 6)] for row in rows], True)))
+                  group(part(title, (0, 1, 2, 3, 5)), part(None, (0, 4, 6))))
     reasons, _ = sized_table(None, [("source", "left", False), ("why", "left", True)], why, True)
     return Group(numbers, reasons)

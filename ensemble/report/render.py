@@ -542,7 +542,8 @@ def write_analysis(run_dir: Path, measurement, outcome=None) -> list[Path]:
 
 
 def _same_run(run_dir: Path, measure: dict, npz: dict | None) -> dict | None:
-    """distributions.npz when it is measure.json's (its run_id entry), else None."""
+    """distributions.npz (None when unreadable), after checking that its run id
+    and data fingerprint are measure.json's: another run's is refused."""
     if npz is None:
         return None
     ids = {k: str(npz[k]) for k in ("data_fingerprint", "run_id") if k in npz}
@@ -606,11 +607,13 @@ def write_report(run_dir: str | Path, measurement=None, outcome=None, assigned: 
     check_run_folder(run_dir, {"measure.json": measure, "weights.json": weights, "explain.json": explain})
     if simmap is not None and simmap.get("run_id") != measure.get("run_id"):
         simmap = None  # another run's (or an older version's) map: rebuilt from this run's files
+    dists = None
+    if simmap is None or assigned is not None:   # read (and checked) once, only when needed
+        dists = _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz"))
     if simmap is None:
-        simmap = simmap_mod.from_files(measure, _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz")))
+        simmap = simmap_mod.from_files(measure, dists)
     check = None
     if assigned is not None:
-        dists = _same_run(run_dir, measure, _read_npz(run_dir / "distributions.npz"))
         if weights is None or dists is None:
             raise EnsembleFitError(f"{run_dir}: --assigned needs weights.json and a readable distributions.npz "
                                    "(the outputs of `ensemble-fit run`)")
