@@ -157,8 +157,8 @@ def hub_streams(ref: HubId) -> list[RecordStream]:
         except InputError as err:
             if err.__cause__ is None:  # found, but e.g. no such split
                 raise
-            raise InputError(f"not in the local cache and offline (HF_DATASETS_OFFLINE or "
-                             f"HF_HUB_OFFLINE is set): download it first with `hf download "
+            raise InputError(f"not in the local cache and offline (HF_DATASETS_OFFLINE, "
+                             f"HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set): download it first with `hf download "
                              f"--repo-type dataset {ref.repo_id}`, or unset offline mode "
                              f"(looked in {_hub_cache_dir()})", str(ref)) from err
     try:
