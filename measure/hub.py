@@ -158,8 +158,8 @@ def hub_streams(ref: HubId) -> list[RecordStream]:
             if err.__cause__ is None:  # found, but e.g. no such split
                 raise
             raise InputError(f"not in the local cache and offline (HF_DATASETS_OFFLINE, "
-                             f"HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set): download it first with `hf download "
-                             f"--repo-type dataset {ref.repo_id}`, or unset offline mode "
+                             f"HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set): download it first "
+                             f"with `hf download --repo-type dataset {ref.repo_id}`, or unset offline mode "
                              f"(looked in {_hub_cache_dir()})", str(ref)) from err
     try:
         return _repo_streams(ds, ref, ref.repo_id, None)
