@@ -31,10 +31,10 @@ def default_cache_dir() -> Path:
     Examples
     --------
     >>> import os, measure
-    >>> os.environ["ENSEMBLE_FIT_CACHE"] = str(tmp / "cache")
-    >>> measure.default_cache_dir() == tmp / "cache"
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"ENSEMBLE_FIT_CACHE": str(tmp / "cache")}):
+    ...     measure.default_cache_dir() == tmp / "cache"
     True
-    >>> del os.environ["ENSEMBLE_FIT_CACHE"]
     """
     env = os.environ.get("ENSEMBLE_FIT_CACHE")
     if env:

@@ -271,6 +271,7 @@ class _SourceSample:
         self.heaps: dict[str, list] = {}
         self.seen: Counter = Counter()
         self._arrivals = 0
+        self._last: tuple[Conversation, int] | None = None
 
     @staticmethod
     def rank(conv: Conversation) -> int:
@@ -278,11 +279,17 @@ class _SourceSample:
                                  person=b"ef-sample").digest()
         return int.from_bytes(digest, "big")
 
+    def _rank_of(self, conv: Conversation) -> int:
+        # would_keep and then offer ask for the same conversation's rank: hash once.
+        if self._last is None or self._last[0] is not conv:
+            self._last = (conv, self.rank(conv))
+        return self._last[1]
+
     def offer(self, conv: Conversation) -> None:
         self._arrivals += 1
         self.seen[conv.source] += 1
         # A max-heap on rank (negated); equal ranks keep the earlier arrival.
-        item = (-self.rank(conv), -self._arrivals, conv)
+        item = (-self._rank_of(conv), -self._arrivals, conv)
         heap = self.heaps.setdefault(conv.source, [])
         if len(heap) < self.k:
             heapq.heappush(heap, item)
@@ -297,7 +304,7 @@ class _SourceSample:
         heap = self.heaps.get(conv.source)
         if heap is None or len(heap) < self.k:
             return True
-        return (-self.rank(conv), -(self._arrivals + 1)) > heap[0][:2]
+        return (-self._rank_of(conv), -(self._arrivals + 1)) > heap[0][:2]
 
     def groups(self) -> dict[str, list[Conversation]]:
         # Back in reading order, as without sampling.

@@ -14,10 +14,10 @@ from . import __version__
 from .atomic import write_bytes, write_json, write_text
 from .errors import EnsembleFitError
 from .results import MIN_CONVERSATIONS, REAL
+from .run_folder import data_fingerprint, measurement_run_id
 
 if TYPE_CHECKING:   # pipeline imports this module to write its outputs
     from .pipeline import Measurement
-from .run_folder import data_fingerprint, measurement_run_id
 
 MEASURE_SCHEMA = "ensemble-fit/measure/v1"
 # Above this many sources (real users included) the pairwise JS matrices go to

@@ -96,13 +96,8 @@ def find_problems(dataset: Dataset, sources: list[SourceSummary]) -> list[str]:
                                                               key=lambda kv: (-kv[1], kv[0])))
         problems.append(f"{report.skipped} record(s) skipped: {reasons}")
     problems.extend(report.warnings)
-    # Nothing can be measured without both sides; `measure` and `run` stop on
-    # this. The loader's warnings already say it; add it only when they do not.
-    said = " ".join(report.warnings)
-    if not any(s.is_real for s in sources) and "no real-user source" not in said:
-        problems.append("no real-user source: name it 'real' (or real:*, real_*) or pass --real NAME")
-    if not any(not s.is_real for s in sources) and "no simulator source" not in said:
-        problems.append("no simulator source: every source is marked as real users")
+    # A missing side (no real-user or no simulator source) is among the
+    # loader's warnings above: it is said there, once.
     # A simulator missing a task that real users have cannot be compared on it.
     real_tasks = {t for s in sources if s.is_real for t in s.tasks}
     for s in sources:

@@ -7,12 +7,11 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial
 
-from measure.errors import ConfigError
-
 from ensemble.tune.outputs import top_table
-from ensemble.tune.storage import DEFAULT_STUDY, open_sweep_storage, mask_url, n_complete, storage_url
+from ensemble.tune.storage import DEFAULT_STUDY, mask_url, n_complete, open_sweep_storage, storage_url
 from ensemble.tune.study import DEFAULT_N_TRIALS, default_noise, noise_verdict
 from ensemble.tune.yardstick import RESOLUTIONS
+from measure.errors import ConfigError
 
 
 def _sweep_options(args, cfg: dict) -> dict:

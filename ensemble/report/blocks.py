@@ -24,7 +24,7 @@ class Bullets:
 @dataclass
 class Table:
     headers: list[str]
-    rows: list[list[str]]
+    rows: list[list[str | list[str]]]   # a list cell: one item per line
     caption: str = ""
 
 
