@@ -74,6 +74,62 @@ def _mix64(z: int) -> int:
     return z ^ (z >> 31)
 
 
+def _first_at_least(w: float, x: int, level: float) -> int:
+    """Smallest step s >= 1 with s*w - x >= level, computed with the same float
+    expression the rule compares."""
+    guess = (x + level) / w
+    if not guess < _FAR:                    # a weight of 1e-300: never due in practice
+        return _FAR
+    s = math.ceil(guess)
+    if s < 1:
+        s = 1
+    # Fast path: the guess is right (the common case, checked the same way).
+    if s * w - x >= level and not (s > 1 and (s - 1) * w - x >= level):
+        return s
+    return _adjust(s, lambda s: s * w - x >= level)
+
+
+def _first_above(w: float, x: int, level: float) -> int:
+    """Smallest step s >= 1 with s*w - x > level (strictly); as _first_at_least."""
+    guess = (x + level) / w
+    if not guess < _FAR:
+        return _FAR
+    s = math.ceil(guess)
+    if s < 1:
+        s = 1
+    if s * w - x > level and not (s > 1 and (s - 1) * w - x > level):
+        return s
+    return _adjust(s, lambda s: s * w - x > level)
+
+
+def _adjust(s: int, ok) -> int:
+    """Move the guess s onto the first step where ok holds. The guess is off by
+    at most a step or two of rounding; bounded loops, because past 2**53 a
+    step no longer changes s * w."""
+    for _ in range(4):
+        if ok(s):
+            break
+        s += 1
+    for _ in range(4):
+        if s > 1 and ok(s - 1):
+            s -= 1
+        else:
+            break
+    return s
+
+
+def _tie(key: int, item: int, count: int) -> int:
+    """The seeded tie-break of simulator `item` at its `count`-th draw:
+    _mix64(key ^ _mix64((item << 32) ^ count)), written out (a draw's hot path)."""
+    z = (((item << 32) ^ count) + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    z = ((key ^ z ^ (z >> 31)) + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
 def _stream_key(seed: int, task: str | None) -> int:
     words = _task_seed(seed, task)
     z = 0
@@ -118,52 +174,42 @@ class _LowDiscrepancyStream:
         heapq.heapify(self.waiting)
         self.ready: list[tuple[int, int, int]] = []
 
-    def _first_step(self, j: int, level: float, strict: bool) -> int:
-        """Smallest step s >= 1 with s*w_j - x_j >= level (> level if strict),
-        computed with the same float expression the rule compares."""
-        w, x = self.w[j], self.x[j]
-        guess = (x + level) / w
-        if not guess < _FAR:                # a weight of 1e-300: never due in practice
-            return _FAR
-
-        def ok(s: int) -> bool:
-            d = s * w - x
-            return d > level if strict else d >= level
-        s = max(1, math.ceil(guess))
-        # The guess is off by at most a step or two of rounding; bounded loops,
-        # because past 2**53 a step no longer changes s * w.
-        for _ in range(4):
-            if ok(s):
-                break
-            s += 1
-        for _ in range(4):
-            if s > 1 and ok(s - 1):
-                s -= 1
-            else:
-                break
-        return s
-
     def _eligible(self, j: int) -> int:
-        return self._first_step(j, self.due_at, strict=False)
-
-    def _entry(self, j: int) -> tuple[int, int, int]:
-        deadline = self._first_step(j, self.delta, strict=True)
-        tie = _mix64(self.key ^ _mix64((self.items[j] << 32) ^ self.x[j]))
-        return deadline, tie, j
+        return _first_at_least(self.w[j], self.x[j], self.due_at)
 
     def next(self) -> int:
-        self.t += 1
-        if len(self.items) == 1:
-            self.x[0] += 1
-            return self.items[0]
-        while self.waiting and self.waiting[0][0] <= self.t:
-            heapq.heappush(self.ready, self._entry(heapq.heappop(self.waiting)[1]))
-        if not self.ready:                              # cannot happen (Tijdeman); be safe
-            heapq.heappush(self.ready, self._entry(heapq.heappop(self.waiting)[1]))
-        j = heapq.heappop(self.ready)[2]
-        self.x[j] += 1
-        heapq.heappush(self.waiting, (self._eligible(j), j))
-        return self.items[j]
+        return self.next_many(1)[0]
+
+    def next_many(self, n: int) -> list[int]:
+        """The next n draws. The one implementation of the rule (`next` is
+        n=1): names bound to locals once per batch, since a draw is a handful
+        of heap operations and Python's per-call overhead would dominate."""
+        items = self.items
+        if len(items) == 1:
+            self.t += n
+            self.x[0] += n
+            return [items[0]] * n
+        x, w, key = self.x, self.w, self.key
+        waiting, ready = self.waiting, self.ready
+        delta, due_at = self.delta, self.due_at
+        push, pop = heapq.heappush, heapq.heappop
+        first_above, first_at_least, tie = _first_above, _first_at_least, _tie
+        out = []
+        t = self.t
+        for _ in range(n):
+            t += 1
+            while waiting and waiting[0][0] <= t:
+                j = pop(waiting)[1]
+                push(ready, (first_above(w[j], x[j], delta), tie(key, items[j], x[j]), j))
+            if not ready:                               # cannot happen (Tijdeman); be safe
+                j = pop(waiting)[1]
+                push(ready, (first_above(w[j], x[j], delta), tie(key, items[j], x[j]), j))
+            j = pop(ready)[2]
+            x[j] += 1
+            push(waiting, (first_at_least(w[j], x[j], due_at), j))
+            out.append(items[j])
+        self.t = t
+        return out
 
     def counts(self, size: int) -> list[int]:
         out = [0] * size
@@ -196,6 +242,9 @@ class _IIDStream:
 
     def next(self) -> int:
         return bisect.bisect_right(self.cdf, self.rng.random())
+
+    def next_many(self, n: int) -> list[int]:
+        return [self.next() for _ in range(n)]
 
     def state(self) -> dict[str, Any]:
         return {"bit_generator": self.rng.bit_generator.state}
@@ -335,13 +384,11 @@ class SimulatorSampler:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise WeightsError(f"must be an integer >= 0, got {n!r:.40}", field="n")
         key = self._key(task)
-        stream, counts, names = self._stream(key), self._counts[key], self.names
-        out = []
-        for _ in range(n):
-            i = stream.next()
+        drawn = self._stream(key).next_many(n)          # one batch: no per-draw call overhead
+        counts, names = self._counts[key], self.names
+        for i in drawn:
             counts[i] += 1
-            out.append(names[i])
-        return out
+        return [names[i] for i in drawn]
 
     draws = draw_many                                   # the 0.1 name
 

@@ -5,6 +5,7 @@ plain numbers; the codebooks never saw the held-out users.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -88,8 +89,10 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
     best = singles[0][1]
     held = prob.q_heldout is not None
     uniform_w = np.full(len(names), 1 / len(names))
+    # recheck=False: the table reports weights and JS, not solver statuses, so a
+    # support solve already certified to CONVERGED_GAP needs no conic re-solve.
     greedy_path = greedy_forward(prob.P, prob.q_fit, names, max(1, max_size), facet_weights=prob.facet_weights,
-                                 divergence=divergence)
+                                 divergence=divergence, recheck=False)
     g_support, g_res = greedy_path[-1]
     g_w = np.array([g_res.weights[s] for s in names])
     by_size = []
@@ -100,13 +103,14 @@ def baselines(prob: MixtureProblem, divergence: str, max_size: int, constraints:
             # is the best of at most `size` (a larger support can copy a
             # smaller one's weights), which is what the optimizer's own exact
             # enumeration finds: it scores every support with a cheap solve
-            # certified by its Frank-Wolfe gap and re-solves the winner with
-            # the conic solver (300 supports: ~2 s instead of ~35 s at k=500).
+            # certified by its Frank-Wolfe gap and keeps the winner's when it is
+            # converged, else re-solves it with the conic solver (300
+            # supports: ~2 s instead of ~35 s at k=500).
             method = "exact_enumeration"
             try:
                 best_res = solve_mixture(prob.P, prob.q_fit, names, facet_weights=prob.facet_weights,
                                        divergence=divergence, max_simulators=size,
-                                       max_enumerate=max_enumerate, **constraints)
+                                       max_enumerate=max_enumerate, recheck=False, **constraints)
             except MixtureInfeasible:
                 continue
         elif n_supports <= max_enumerate:
@@ -167,11 +171,22 @@ def bootstrap_weights(m: Measurement, prob: MixtureProblem, solve, n_boot: int, 
     for b in range(n_boot):
         rr = rng.choice(fit_rows, size=len(fit_rows), replace=True)
         ss = [rng.choice(r, size=len(r), replace=True) for r in sim_rows]
-        P = {f: np.vstack([histogram(m.labels[f][r], m.k[f]) for r in ss]) for f in prep.facets}
+        P = {f: _stacked_hists(m.labels[f], ss, m.k[f]) for f in prep.facets}
         q = {f: histogram(m.labels[f][rr], m.k[f]) for f in prep.facets}
         draws[b] = solve(P, q)
     lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
     return {s: [float(lo[i]), float(hi[i])] for i, s in enumerate(prob.names)}
+
+
+def _stacked_hists(labels: np.ndarray, groups: list[np.ndarray], k: int) -> np.ndarray:
+    """np.vstack([histogram(labels[g], k) for g in groups]) in one bincount:
+    each group's labels offset by its row. The same numbers (integer counts
+    over the group's size); one call instead of one per group and facet."""
+    sizes = np.array([len(g) for g in groups])
+    flat = labels[np.concatenate(groups)].astype(np.int64)
+    flat += np.repeat(np.arange(len(groups), dtype=np.int64) * k, sizes)
+    counts = np.bincount(flat, minlength=len(groups) * k).reshape(len(groups), k)
+    return counts / sizes[:, None].astype(np.float64)
 
 
 def realized_mixture(m: Measurement, prob: MixtureProblem, weights: dict[str, float], n_draws: int,
@@ -185,11 +200,11 @@ def realized_mixture(m: Measurement, prob: MixtureProblem, weights: dict[str, fl
         return {}
     prep = m.prep
     sampler = SimulatorSampler({s: weights[s] for s in prob.names}, seed=seed)
-    picks = sampler.draws(n_draws)
+    picks = Counter(sampler.draws(n_draws))
     rng = np.random.default_rng(seed)
     rows = []
     for s in prob.names:
-        n = picks.count(s)
+        n = picks[s]
         if n:
             pool = prep.rows_of(s)
             rows.append(rng.choice(pool, size=n, replace=n > len(pool)))
@@ -223,15 +238,27 @@ def heldout_bootstrap(m: Measurement, prob: MixtureProblem, w: np.ndarray, best:
     rng = np.random.default_rng([int(seed), 17])
     held = np.flatnonzero(prep.heldout)
     b_idx = np.flatnonzero(np.asarray(prob.names) == best)[0]
-    draws_q = held[rng.integers(0, len(held), size=(n_boot, len(held)))]
-    draws_p = [r[rng.integers(0, len(r), size=(n_boot, len(r)))] for r in map(prep.rows_of, prob.names)]
+    pick_q = rng.integers(0, len(held), size=(n_boot, len(held)))    # positions in `held`
+    sim_rows = [prep.rows_of(s) for s in prob.names]
+    # Histograms only for the simulators with weight and the best single: the
+    # others' rows stay 0 in P, and 0 * a histogram was exactly 0 anyway. Their
+    # resamples are still drawn, in order, up to the last one used, so the
+    # generator's stream is unchanged (nothing draws from it after that).
+    used = np.flatnonzero((np.asarray(w) != 0) | (np.arange(len(prob.names)) == b_idx))
+    picks = {}
+    for i, r in enumerate(sim_rows[:used[-1] + 1]):
+        d = rng.integers(0, len(r), size=(n_boot, len(r)))               # positions in r
+        if i in used:
+            picks[i] = d
     mix = np.zeros(n_boot)
     single = np.zeros(n_boot)
     total = sum(prob.facet_weights.values())
     for f, lam in prob.facet_weights.items():
-        k, lam = m.k[f], lam / total
-        q = _boot_hist(m.labels[f][draws_q], k)                                  # (B, k)
-        P = np.stack([_boot_hist(m.labels[f][d], k) for d in draws_p], axis=1)  # (B, S, k)
+        k, lam, labels = m.k[f], lam / total, m.labels[f]
+        q = _boot_hist(labels[held], pick_q, k)                                  # (B, k)
+        P = np.zeros((n_boot, len(prob.names), k))                               # (B, S, k)
+        for i, d in picks.items():
+            P[:, i] = _boot_hist(labels[sim_rows[i]], d, k)
         mix += lam * js_rows(np.einsum("s,bsk->bk", w, P), q)
         single += lam * js_rows(P[:, b_idx], q)
     gain = single - mix
@@ -250,8 +277,11 @@ def heldout_bootstrap(m: Measurement, prob: MixtureProblem, w: np.ndarray, best:
             "n_boot": int(n_boot)}
 
 
-def _boot_hist(labels: np.ndarray, k: int) -> np.ndarray:
-    """(B, k) probability rows of a (B, n) matrix of cluster labels."""
-    B = labels.shape[0]
-    flat = labels.astype(np.int64) + (np.arange(B, dtype=np.int64) * k)[:, None]
-    return np.bincount(flat.ravel(), minlength=B * k).reshape(B, k) / labels.shape[1]
+def _boot_hist(labels: np.ndarray, picks: np.ndarray, k: int) -> np.ndarray:
+    """(B, k) probability rows of the cluster labels a (B, n) matrix of
+    positions in `labels` picks. Gathering from the source's own few thousand
+    labels (int64 up front) keeps the gather in cache and needs no cast."""
+    B, n = picks.shape
+    flat = labels.astype(np.int64)[picks]             # a new array: offset in place
+    flat += (np.arange(B, dtype=np.int64) * k)[:, None]
+    return np.bincount(flat.ravel(), minlength=B * k).reshape(B, k) / n

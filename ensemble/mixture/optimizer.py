@@ -44,6 +44,8 @@ FEAS_TOL = 1e-9                        # slack for the pre-solve feasibility che
 ZERO_TOL = 1e-7                        # interior-point noise below this may be zeroed...
 ZERO_OBJ_TOL = 1e-10                   # ...if the objective moves by no more than this
 SCREEN_GAP = 1e-9                      # certificate a cheap (SLSQP) support solve must reach
+CONVERGED_GAP = 1e-15                  # a cheap solve this certified is the optimum to ~1e-16:
+                                       # recheck=False keeps it without the conic re-solve
 _AUX_MIN_N = 4                         # from this many simulators on, route m_f through a variable
 _CACHE_SIZE = 4                        # a compiled 25 x 6 x 500 problem holds ~30 MB
 
@@ -639,17 +641,21 @@ def _polish(w_full, data, cons, active, lb) -> np.ndarray:
     ub = cons.ub[active]
     x = w_full[active]
     best, best_gap = w_full, _fw_gap(w_full, data, cons, active, lb)
-    best_obj = _objective(w_full, data, cons)[0]
-    if best_gap <= 1e-12:
+    if best_gap <= 1e-12 or _leaves_hole(w_full, data, cons, active):
         return w_full
+    best_obj = _objective(w_full, data, cons)[0]
     # Which bounds (and whether the budget) are active is a guess from x, so
     # try a few readings and keep the best certificate.
     tights = [False]
     if cons.budget is not None:
         slack = cons.budget - cons.cost[active] @ x
         tights = [True, False] if slack < 1e-5 * max(1.0, abs(cons.budget)) else [False, True]
+    last = None
     for tight, tau in itertools.product(tights, (1e-5, 1e-7, 0.0)):
         fixed = (x <= lb + tau) | (x >= ub - tau)
+        if last is not None and last[0] == tight and np.array_equal(last[1], fixed):
+            continue            # the face just tried (taus often agree): same answer, judged
+        last = (tight, fixed)
         y = _newton_face(x, fixed, lb, ub, data, cons, active, tight)
         if y is None:
             continue
@@ -666,6 +672,15 @@ def _polish(w_full, data, cons, active, lb) -> np.ndarray:
         if best_gap <= 1e-12:
             break
     return best
+
+
+def _leaves_hole(w_full, data: _Data, cons: _Constraints, active: np.ndarray) -> bool:
+    """Does w leave a real-user bin empty that a member of `active` covers (an
+    infinite gradient, so an infinite FW gap)? A face of the polish only moves
+    weights that are already positive or snaps them to a bound, so it never
+    covers a new bin: every candidate keeps the infinite gap and none can
+    certify better. The polish then has nothing to gain."""
+    return not np.all(np.isfinite((_gradient(w_full, data) + cons.lin)[active]))
 
 
 def _result(w_full, data, cons, active, lb, status, solver, gap, solver_obj, method,
@@ -698,11 +713,12 @@ def _support_feasible(active, lb, cons: _Constraints) -> bool:
     return True
 
 
-def _screen(data: _Data, cons: _Constraints, active: np.ndarray, lb: np.ndarray
-            ) -> MixtureResult | None:
+def _screen(data: _Data, cons: _Constraints, active: np.ndarray, lb: np.ndarray,
+            beat: float | None = None) -> MixtureResult | None:
     """Cheap solve of a small support for enumeration / greedy scoring:
     SLSQP in the few free weights, then the Newton face polish. Returned only
-    when its Frank-Wolfe gap certifies it to SCREEN_GAP; else None."""
+    when its Frank-Wolfe gap certifies it to SCREEN_GAP, or certifies that
+    the support cannot beat the objective `beat` (see _solve_support); else None."""
     S = len(data.names)
     ub = cons.ub[active]
 
@@ -739,14 +755,24 @@ def _screen(data: _Data, cons: _Constraints, active: np.ndarray, lb: np.ndarray
     if cons.budget is not None and cons.cost @ w_full > cons.budget + FEAS_TOL:
         return None
     res = _result(w_full, data, cons, active, lb, "optimal", "SLSQP", None, None, "screen", 1)
-    return res if res.fw_gap <= SCREEN_GAP else None
+    if res.fw_gap <= SCREEN_GAP:
+        return res
+    # g convex: the support's optimum is at least objective - fw_gap. Above
+    # `beat`, no solve can make it win (_better's 1e-12 covers the rounding).
+    if beat is not None and res.objective - res.fw_gap > beat:
+        return res
+    return None
 
 
 def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: str,
-                   screen: bool = False) -> MixtureResult | None:
+                   screen: bool = False, beat: float | None = None) -> MixtureResult | None:
     """Best mixture whose weight lives on `active` (every member gets at least
     its lower bound). None when the constraints rule this support out.
-    screen=True tries the cheap certified solve first (for scoring)."""
+    screen=True tries the cheap certified solve first (for scoring). `beat`
+    (scoring only) is the best objective among the supports scored before
+    this one: a cheap solve whose certificate shows this support cannot come
+    within 1e-12 of it stands as the score, since `_better` would reject the
+    conic answer as well (a loser's exact value changes nothing)."""
     active = np.asarray(sorted(int(i) for i in active))
     lb = cons.lb[active]
     if not _support_feasible(active, lb, cons):
@@ -758,7 +784,7 @@ def _solve_support(data: _Data, cons: _Constraints, active: np.ndarray, method: 
         return _result(w_full, data, cons, active, lb, "optimal", "closed_form", 0.0, obj,
                        method, 0)
     if screen:
-        res = _screen(data, cons, active, lb)
+        res = _screen(data, cons, active, lb, beat)
         if res is not None:
             res.method = method
             return res
@@ -800,9 +826,17 @@ def _better(a: MixtureResult | None, b: MixtureResult | None) -> bool:
     return b is None or a.objective < b.objective - 1e-12
 
 
-def _final(data, cons, active, screened: MixtureResult, method: str, n: int) -> MixtureResult:
+def _final(data, cons, active, screened: MixtureResult, method: str, n: int,
+           recheck: bool = True) -> MixtureResult:
     """Re-solve the winning support with the conic solver so the reported
-    result carries a solver status and duality gap next to the FW gap."""
+    result carries a solver status and duality gap next to the FW gap.
+    recheck=False keeps a cheap solve already certified to CONVERGED_GAP
+    (Newton-polished: the conic answer agrees to ~1e-16; only the solver
+    status and duality gap would be added)."""
+    if not recheck and screened.solver == "SLSQP" and screened.fw_gap <= CONVERGED_GAP:
+        screened.method = method
+        screened.n_solves = n
+        return screened
     res = _solve_support(data, cons, active, method)
     if res is None or res.objective > screened.objective + 1e-9:
         res = screened                           # cannot happen with sane solvers
@@ -838,25 +872,41 @@ def _pair_scores(data: _Data, cons: _Constraints, pairs: np.ndarray) -> np.ndarr
     for b0 in range(0, len(pairs), _PAIR_BLOCK):
         sl = slice(b0, b0 + _PAIR_BLOCK)
         bi, bj, blo, bhi = i[sl], j[sl], lo[sl], np.maximum(hi[sl], lo[sl])
+        # Each facet's rows and their differences, gathered once for the ~50
+        # slope evaluations of the bisection instead of once per evaluation.
+        rows = [(l, qf, Pf[bj], Pf[bi] - Pf[bj]) for l, Pf, qf in zip(data.lam, data.P, data.q)]
+        dlin = lin[bi] - lin[bj]
+        # Per facet: bins real users leave empty, bins where the pair agrees,
+        # and two scratch arrays the slope works in (no temporaries).
+        masks = [(qf <= 0, diff == 0, np.empty_like(diff), np.empty_like(diff)) for _, qf, _, diff in rows]
 
         def slope(t):
-            d = lin[bi] - lin[bj]
-            for l, Pf, qf in zip(data.lam, data.P, data.q):
+            # d/dt sum_f l_f JS(m(t), q_f) term by term: 1/2 log2(2m / (m + q)) where
+            # q > 0, else 1/2 log2(2), times P_i - P_j; computed in place.
+            d = dlin
+            for (l, qf, base, diff), (qzero, same, m, r) in zip(rows, masks):
                 if l == 0:
                     continue
-                diff = Pf[bi] - Pf[bj]
-                m = Pf[bj] + t[:, None] * diff
+                np.multiply(t[:, None], diff, out=m)
+                m += base                                         # m(t)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    gm = 0.5 * np.log2(np.where(qf > 0, 2 * m / (m + qf), 2.0))
+                    np.add(m, qf, out=r)
+                    m *= 2
+                    np.divide(m, r, out=m)
+                    np.copyto(m, 2.0, where=qzero)
+                    np.log2(m, out=m)
+                    m *= 0.5
+                    m *= diff
                     # An uncovered real-user bin pulls towards covering it (an
                     # infinite slope); bins both simulators leave empty do not count.
-                    d = d + l * np.where(diff != 0, diff * gm, 0.0).sum(axis=1)
+                    np.copyto(m, 0.0, where=same)
+                d = d + l * m.sum(axis=1)
             return d
 
         def value(t):
-            v = lin[bj] + t * (lin[bi] - lin[bj])
-            for l, Pf, qf in zip(data.lam, data.P, data.q):
-                m = Pf[bj] + t[:, None] * (Pf[bi] - Pf[bj])
+            v = lin[bj] + t * dlin
+            for l, qf, base, diff in rows:
+                m = base + t[:, None] * diff
                 a = 0.5 * (m + qf)
                 js = 0.5 * (rel_entr(m, a).sum(axis=1) + rel_entr(qf, a).sum(axis=1)) / LN2
                 v = v + l * js
@@ -888,7 +938,7 @@ def _first_best(scores: np.ndarray) -> int | None:
     return win
 
 
-def _enumerate(data, cons, K) -> MixtureResult:
+def _enumerate(data, cons, K, recheck: bool = True) -> MixtureResult:
     forced = [int(i) for i in np.flatnonzero(cons.forced)]
     free = [int(i) for i in np.flatnonzero(cons.allowed & ~cons.forced)]
     best, best_active, n = None, None, 0
@@ -910,15 +960,17 @@ def _enumerate(data, cons, K) -> MixtureResult:
             continue
         for active in actives:
             # Scored by the cheap solve; each score is certified to SCREEN_GAP
-            # by its FW gap (else it came from the conic solver).
-            res = _solve_support(data, cons, active, "exact_enumeration", screen=True)
+            # by its FW gap (else it came from the conic solver, or its
+            # certificate shows it cannot beat the best so far).
+            res = _solve_support(data, cons, active, "exact_enumeration", screen=True,
+                                 beat=None if best is None else best.objective)
             if res is not None:
                 n += res.n_solves
             if _better(res, best):
                 best, best_active = res, active
     if best is None:
         raise MixtureInfeasible(_no_support_message(data, cons, K))
-    return _final(data, cons, best_active, best, "exact_enumeration", n)
+    return _final(data, cons, best_active, best, "exact_enumeration", n, recheck)
 
 
 def _no_support_message(data, cons, K) -> str:
@@ -930,6 +982,19 @@ def _no_support_message(data, cons, K) -> str:
             f"(min_weight, max_weight, include, budget)")
 
 
+def _score_in_order(data, cons, actives: list[list[int]]) -> list[MixtureResult | None]:
+    """Each support's result for greedy scoring, solved in order; each knows
+    the best objective before it (`beat`), as `_better` picks in that order."""
+    out, best = [], None
+    for active in actives:
+        res = _solve_support(data, cons, np.array(active), "greedy", screen=True,
+                             beat=None if best is None else best.objective)
+        out.append(res)
+        if _better(res, best):
+            best = res
+    return out
+
+
 def _relaxed_objective(data, cons, active) -> float:
     """Objective on a support with only the simplex constraint; used by greedy
     to move through support sizes that the bounds make infeasible."""
@@ -939,7 +1004,7 @@ def _relaxed_objective(data, cons, active) -> float:
     return math.inf if res is None else res.objective
 
 
-def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
+def _greedy(data, cons, K, recheck: bool = True) -> list[tuple[list[int], MixtureResult | None]]:
     """Forward selection; each step's chosen support is re-solved with the
     conic solver (candidates are scored with the cheap certified solve)."""
     chosen = [int(i) for i in np.flatnonzero(cons.forced)]
@@ -955,8 +1020,7 @@ def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
             # best one is solved (and certified) here.
             win = _first_best(pair)
             candidates = [] if win is None else [free[win]]
-        scored = [(c, _solve_support(data, cons, np.array(chosen + [c]), "greedy", screen=True))
-                  for c in candidates]
+        scored = list(zip(candidates, _score_in_order(data, cons, [chosen + [c] for c in candidates])))
         feasible = [(c, r) for c, r in scored if r is not None]
         if feasible:
             best_c, best_r = feasible[0]
@@ -970,7 +1034,7 @@ def _greedy(data, cons, K) -> list[tuple[list[int], MixtureResult | None]]:
         chosen.append(best_c)
         free.remove(best_c)
         if best_r is not None:
-            best_r = _final(data, cons, np.array(chosen), best_r, "greedy", n)
+            best_r = _final(data, cons, np.array(chosen), best_r, "greedy", n, recheck)
         path.append((sorted(chosen), best_r))
     return path
 
@@ -986,7 +1050,7 @@ def solve_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], name
                 include: Sequence[str] = (), exclude: Sequence[str] = (),
                 costs: Mapping[str, float] | None = None, budget: float | None = None,
                 cost_penalty: float = 0.0, max_simulators: int | None = None,
-                max_enumerate: int = 300) -> MixtureResult:
+                max_enumerate: int = 300, *, recheck: bool = True) -> MixtureResult:
     """Mixture weights w (simplex) minimising sum_f lambda_f D(sum_s w_s P_f[s], q_f).
 
     Constraints:
@@ -1002,7 +1066,9 @@ def solve_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], name
         Candidate supports are scored by a cheap solve (SLSQP + Newton polish)
         that counts only when its Frank-Wolfe gap is <= SCREEN_GAP (else the
         conic solver scores it); the winning support is re-solved by the conic
-        solver, whose status and gaps the result reports.
+        solver, whose status and gaps the result reports. recheck=False skips
+        that re-solve when the cheap solve is already certified to
+        CONVERGED_GAP (for tables that need the weights, not the status).
 
     Objective units: JS in bits, KL in nats (result.units). The result's
     fw_gap bounds objective - optimum over the feasible set (for K, over the
@@ -1023,8 +1089,8 @@ def solve_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], name
                 f"({_fmt(data.names, cons.forced)}) but max_simulators={K}")
         if K < len(allowed):
             if _n_supports(cons, K) <= max_enumerate:
-                return _enumerate(data, cons, K)
-            path = _greedy(data, cons, K)
+                return _enumerate(data, cons, K, recheck)
+            path = _greedy(data, cons, K, recheck)
             best = None
             for _, res in path:
                 if _better(res, best):
@@ -1050,14 +1116,16 @@ def solve_mixture(P: Mapping[str, np.ndarray], q: Mapping[str, np.ndarray], name
 
 
 def greedy_forward(P, q, names, K: int, facet_weights=None, divergence: str = "js",
-                   **constraints) -> list[tuple[list[str], MixtureResult | None]]:
+                   *, recheck: bool = True, **constraints
+                   ) -> list[tuple[list[str], MixtureResult | None]]:
     """Greedy "best combination of size 1..K" table.
 
     Starts from the forced simulators (include / positive per-simulator
     min_weight) and adds, one at a time, the simulator whose addition gives
     the lowest re-solved objective. Returns one (support, result) row per
     support size; result is None when the constraints rule that size out
-    (the step then picks by the objective without bounds or budget)."""
+    (the step then picks by the objective without bounds or budget).
+    recheck: as for solve_mixture."""
     data = _prepare(P, q, names, facet_weights, divergence)
     cons = _constraints(data.names, constraints.pop("min_weight", 0.0),
                         constraints.pop("max_weight", 1.0), constraints.pop("include", ()),
@@ -1068,7 +1136,7 @@ def greedy_forward(P, q, names, K: int, facet_weights=None, divergence: str = "j
     K = int(K)
     if K < 1:
         raise ValueError(f"K must be >= 1, got {K}")
-    return [([data.names[i] for i in sup], res) for sup, res in _greedy(data, cons, K)]
+    return [([data.names[i] for i in sup], res) for sup, res in _greedy(data, cons, K, recheck)]
 
 
 def single_objectives(P, q, names, facet_weights=None, divergence: str = "js",
