@@ -7,6 +7,7 @@ distinct behaviours, not of conversations.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -128,10 +129,25 @@ def _extract(conversations: Sequence[Conversation], extractor: FacetExtractor, f
 # fork()ed pool that inherits the conversations (no pickling on the way in)
 # and sends back compact per-chunk results (distinct texts + an index, and
 # one feature matrix per facet); chunks are reassembled in input order, so
-# the table is the same as with one process.
+# the table is the same as with one process, whatever the chunk size.
+#
+# Memory: a forked worker shares the parent's pages until it writes to them,
+# and merely reading a Python object writes its reference count, so a worker
+# that described half the data would end up holding a private copy of half
+# the conversations (gigabytes at a million). So the parent's objects are
+# frozen out of the workers' garbage collector (gc.freeze: a collection
+# would otherwise write to every container object), and each worker
+# describes one chunk and exits (maxtasksperchild=1), giving back the pages
+# it copied; chunks grow with the input so that forks stay few.
 PARALLEL_MIN_CONVERSATIONS = 20000
 _CHUNK_CONVERSATIONS = 4000
+_CHUNKS_PER_WORKER = 8
 _FORK_STATE: tuple | None = None  # (conversations, extractor, facets) inherited by workers
+
+
+def _chunk_bounds(n: int, workers: int) -> list[tuple[int, int]]:
+    size = max(_CHUNK_CONVERSATIONS, -(-n // (workers * _CHUNKS_PER_WORKER)))
+    return [(i, min(n, i + size)) for i in range(0, n, size)]
 
 
 def _n_workers(extractor, n: int) -> int:
@@ -183,12 +199,15 @@ def _extract_parallel(conversations, extractor, facets: tuple[str, ...]):
 
     global _FORK_STATE
     n = len(conversations)
-    bounds = [(i, min(n, i + _CHUNK_CONVERSATIONS)) for i in range(0, n, _CHUNK_CONVERSATIONS)]
+    workers = _n_workers(extractor, n)
+    bounds = _chunk_bounds(n, workers)
     _FORK_STATE = (conversations, extractor, facets)
+    gc.freeze()
     try:
-        with mp.get_context("fork").Pool(_n_workers(extractor, n)) as pool:
+        with mp.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
             parts = pool.map(_describe_chunk, bounds, chunksize=1)
     finally:
+        gc.unfreeze()
         _FORK_STATE = None
     failures: list = []
     for _, fails in parts:
@@ -305,7 +324,12 @@ def embed_columns(table: FacetTable, embedder, progress: Callable[[str, int, int
     """
     from .compose import embed_composed
 
-    for f, col in table.columns.items():
+    # Biggest facets first: a big job starts the encoding workers, and the
+    # smaller ones after it go to them as well (see Embedder._encode), so
+    # the model is not loaded a third time here. Each text's vector does not
+    # depend on the order.
+    order = sorted(table.columns.items(), key=lambda fc: -len(fc[1].texts))
+    for f, col in order:
         if col.embeddings is not None:  # precomputed
             continue
         if progress is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -20,8 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PREFIX = "BENCH-STAGE "
 
 
+def _rss_gib() -> float | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _emit(name: str, seconds: float) -> None:
-    print(PREFIX + json.dumps({"stage": name, "s": round(seconds, 3)}), file=sys.stderr, flush=True)
+    # The end time and this process's memory let the benchmark say which
+    # stage held the most (its sampler sees the whole process tree).
+    rec = {"stage": name, "s": round(seconds, 3), "end": time.time(), "rss_gib": _rss_gib(),
+           "maxrss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+    print(PREFIX + json.dumps(rec), file=sys.stderr, flush=True)
 
 
 def _timed(fn, name: str):

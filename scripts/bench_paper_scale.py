@@ -119,17 +119,22 @@ class TreeSampler(threading.Thread):
         self.pid, self.interval = pid, interval
         self.peak_kib = 0
         self.peak_pss_kib = 0
+        self.samples: list[tuple[float, int, int]] = []  # (time, tree RSS KiB, tree PSS KiB or -1)
         self._halt = threading.Event()
 
     def run(self) -> None:
         tick = 0
         while not self._halt.is_set():
             pids = _tree(self.pid)
-            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in pids))
+            rss = sum(_rss_kib(p) for p in pids)
+            self.peak_kib = max(self.peak_kib, rss)
             # PSS walks every page table: at multi-GiB processes reading it 4x a
             # second took a noticeable share of a core, so it is read every 2 s.
+            pss = -1
             if tick % 8 == 0:
-                self.peak_pss_kib = max(self.peak_pss_kib, sum(_pss_kib(p) for p in pids))
+                pss = sum(_pss_kib(p) for p in pids)
+                self.peak_pss_kib = max(self.peak_pss_kib, pss)
+            self.samples.append((time.time(), rss, pss))
             tick += 1
             self._halt.wait(self.interval)
 
@@ -153,22 +158,38 @@ def run_step(name: str, argv: list[str], log_dir: Path, env: dict) -> dict:
         sampler.stop()
     wall = time.perf_counter() - t0
     stages: dict[str, float] = {}
+    memory: dict[str, dict] = {}
     tail = []
     for line in (log_dir / f"{name}.stderr").read_text(errors="replace").splitlines():
         if line.startswith(PREFIX):
             rec = json.loads(line[len(PREFIX):])
             stages[rec["stage"]] = stages.get(rec["stage"], 0.0) + rec["s"]
+            if "end" in rec:
+                memory[rec["stage"]] = stage_memory(rec, sampler.samples)
         elif line.strip():
             tail.append(line)
     res = {"step": name, "argv": argv, "rc": proc.returncode, "wall_s": wall, "stages": stages,
            "max_process_rss_gib": usage.ru_maxrss / 2**20, "tree_rss_peak_gib": sampler.peak_kib / 2**20,
-           "tree_pss_peak_gib": sampler.peak_pss_kib / 2**20,
+           "tree_pss_peak_gib": sampler.peak_pss_kib / 2**20, "stage_memory": memory,
            "user_cpu_s": usage.ru_utime, "sys_cpu_s": usage.ru_stime,
            "load_before": [round(x, 2) for x in load_before],
            "load_after": [round(x, 2) for x in os.getloadavg()]}
     if proc.returncode != 0:
         res["stderr_tail"] = tail[-15:]
     return res
+
+
+def stage_memory(rec: dict, samples: list[tuple[float, int, int]]) -> dict:
+    """Where a stage's memory went: the CLI process's RSS when the stage
+    ended and its peak so far (from the shim), and the process tree's peak
+    RSS and PSS sampled while the stage ran (describing and encoding
+    workers included)."""
+    start, end = rec["end"] - rec["s"], rec["end"]
+    during = [(rss, pss) for t, rss, pss in samples if start - 0.3 <= t <= end + 0.3]
+    pss = [p for _, p in during if p >= 0]
+    return {"main_rss_end_gib": rec.get("rss_gib"), "main_peak_so_far_gib": rec.get("maxrss_gib"),
+            "tree_rss_peak_gib": max((r for r, _ in during), default=0) / 2**20,
+            "tree_pss_peak_gib": max(pss, default=0) / 2**20 if pss else None}
 
 
 def print_step(r: dict) -> None:
@@ -180,7 +201,14 @@ def print_step(r: dict) -> None:
           f"load avg before {r['load_before'][0]:.1f}, after {r['load_after'][0]:.1f}")
     accounted = 0.0
     for stage, s in r["stages"].items():
-        print(f"   {stage:42s} {s:8.1f}s")
+        mem = r.get("stage_memory", {}).get(stage)
+        where = ""
+        if mem and mem.get("main_rss_end_gib") is not None:
+            where = (f"   main {mem['main_rss_end_gib']:.2f} GiB at end (peak so far "
+                     f"{mem['main_peak_so_far_gib']:.2f}), tree peak {mem['tree_rss_peak_gib']:.2f} RSS")
+            if mem.get("tree_pss_peak_gib") is not None:
+                where += f" / {mem['tree_pss_peak_gib']:.2f} PSS"
+        print(f"   {stage:42s} {s:8.1f}s{where}")
         if stage not in ("sweep trials",):
             accounted += s
     tt = r.get("trial_times")

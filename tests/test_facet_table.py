@@ -85,3 +85,40 @@ def test_parallel_describing_gives_the_one_process_table(monkeypatch):
         assert par.columns[f].texts == one.columns[f].texts
         assert np.array_equal(par.columns[f].index, one.columns[f].index)
         assert np.array_equal(par.columns[f].features, one.columns[f].features, equal_nan=True)
+
+
+def test_describing_chunks_tile_the_input_and_stay_few_at_scale():
+    """Each describing worker takes one chunk and exits (its copied pages go
+    back): chunks must cover every row once, in order, and grow with the
+    input so that a million conversations do not mean hundreds of forks."""
+    from measure import facet_table
+    for n, workers in [(1, 2), (3999, 2), (4001, 2), (130_000, 2), (1_000_000, 2), (1_000_000, 7)]:
+        bounds = facet_table._chunk_bounds(n, workers)
+        assert bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(a < b for a, b in bounds)
+        assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:]))
+        # Either few chunks, or chunks of the minimum size (small inputs).
+        assert len(bounds) <= workers * facet_table._CHUNKS_PER_WORKER \
+            or all(b - a == facet_table._CHUNK_CONVERSATIONS for a, b in bounds[:-1])
+    assert len(facet_table._chunk_bounds(1_000_000, 2)) == 16
+
+
+def test_parallel_describing_leaves_the_garbage_collector_as_it_was(monkeypatch):
+    """The parent's objects are frozen out of the workers' collector only
+    while the pool runs."""
+    import gc
+    import multiprocessing as mp
+
+    import pytest
+
+    from ensemble.demo.generator import generate_demo
+    from measure import facet_table
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork() on this platform")
+    convs = generate_demo(seed=3, n_real=40, n_per_simulator=10).conversations
+    monkeypatch.setenv("ENSEMBLE_FIT_JOBS", "2")
+    monkeypatch.setattr(facet_table, "PARALLEL_MIN_CONVERSATIONS", 10)
+    monkeypatch.setattr(facet_table, "_CHUNK_CONVERSATIONS", 20)
+    frozen = gc.get_freeze_count()
+    extract_facets(convs, RuleFacetExtractor(), ["requests", "style"])
+    assert gc.get_freeze_count() == frozen == 0

@@ -118,9 +118,16 @@ def test_worker_processes_give_the_in_process_vectors(monkeypatch):
     assert E.embed_jobs("cpu", len(texts)) == 2 and E.embed_jobs("cuda", len(texts)) == 1
     got = emb.embed(texts)
     assert emb._pool is not None and len(emb._pool[1].workers) == 2
+    # Once the workers run, a small job goes to them too: this process never
+    # loads its own model (torch and a model copy: ~0.5 GiB at WildChat scale).
+    monkeypatch.setattr(E, "PARALLEL_MIN_TEXTS", 10)
+    small = emb.embed(["one more text", "and another"])
+    assert emb._model is None and emb.n_encoded == len(set(texts)) + 2
     emb.close()
     assert emb._pool is None
     np.testing.assert_allclose(got, ref, atol=1e-5)
+    np.testing.assert_allclose(small, E.Embedder(cache_dir=None).embed(["one more text", "and another"]),
+                               atol=1e-5)
 
 
 # ------------------------------------------------------- merged codebooks
