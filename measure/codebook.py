@@ -30,7 +30,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from .atomic import atomic_file
 
@@ -231,6 +230,10 @@ class Codebook:
         if self.pca_variance is not None:
             self.pca_ = WeightedPCA(self.pca_variance).fit(X, sample_weight=w)
             Z = self.pca_.transform(X)
+
+        # Imported here: a run whose codebooks are all cached never fits one,
+        # and scikit-learn's import (scipy.stats, pandas) is ~1.5 s of it.
+        from sklearn.cluster import KMeans, MiniBatchKMeans
 
         # k-means cannot place more centroids than there are distinct points.
         k = min(int(self.n_clusters), _count_distinct_rows(X, int(self.n_clusters)))

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 __all__ = ["DiscriminatorConfig", "SeparatingFeature", "DiscriminatorResult", "FeatureSpace",
            "build_features", "discriminate", "discriminate_all", "real_vs_real", "auc", "auc_bootstrap",
-           "disagreements"]
+           "disagreements", "results_state", "results_from_state"]
 
 
 @dataclass(frozen=True)
@@ -411,6 +411,27 @@ def discriminate_all(space: FeatureSpace, real_rows: np.ndarray, sim_rows: dict[
     half = len(real_rows) // 2 if n_half is None else min(int(n_half), len(real_rows) // 2)
     floor = real_vs_real(space, real_rows, half, config) if half >= 2 else None
     return results, floor
+
+
+def results_state(results: dict[str, DiscriminatorResult], floor: DiscriminatorResult | None) -> dict:
+    """`discriminate_all`'s answer as plain JSON, every float exact (for a
+    cache: `to_dict` rounds for display)."""
+    def one(r: DiscriminatorResult) -> dict:
+        return {"auc": float(r.auc), "ci": [float(r.ci[0]), float(r.ci[1])], "n_real": int(r.n_real),
+                "n_sim": int(r.n_sim),
+                "top": [[t.facet, int(t.cluster), float(t.coef), float(t.share_real), float(t.share_sim)]
+                        for t in r.top_features]}
+    return {"results": {s: one(r) for s, r in results.items()}, "floor": None if floor is None else one(floor)}
+
+
+def results_from_state(state: dict) -> tuple[dict[str, DiscriminatorResult], DiscriminatorResult | None]:
+    """The inverse of `results_state`; a malformed state raises (KeyError, TypeError, ValueError)."""
+    def one(d: dict) -> DiscriminatorResult:
+        top = tuple(SeparatingFeature(str(f), int(c), float(w), float(a), float(b)) for f, c, w, a, b in d["top"])
+        return DiscriminatorResult(auc=float(d["auc"]), ci=(float(d["ci"][0]), float(d["ci"][1])),
+                                   n_real=int(d["n_real"]), n_sim=int(d["n_sim"]), top_features=top)
+    floor = state["floor"]
+    return {str(s): one(d) for s, d in state["results"].items()}, (None if floor is None else one(floor))
 
 
 def disagreements(js: dict[str, tuple[float, tuple[float, float]]],

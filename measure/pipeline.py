@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from . import divergence as dv
-from .atomic import crash_point, file_lock, remove_stale_temps
+from .atomic import atomic_file, crash_point, file_lock, remove_stale_temps
 from .codebook import Codebook, default_k
 from .conversation import Conversation
 from .distributions import histogram
@@ -534,7 +534,7 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
                       f"{DISCRIMINATOR_MAX_SIMULATORS} (one classifier each, about 0.1 s apiece)")
     elif config.discriminator:
         with reporter.stage("discriminator (classifier per simulator)"):
-            disc, disc_floor = discriminator_stage(prep, labels, k, config, n_half)
+            disc, disc_floor = discriminator_stage(prep, labels, k, config, n_half, cache_dir, reporter.warn)
         if disc_floor is not None:
             floor_json["discriminator_auc"] = disc_floor.to_dict()["auc"]
             floor_json["discriminator_auc_ci"] = disc_floor.to_dict()["auc_ci"]
@@ -560,10 +560,17 @@ def _measure(prep: Prepared, config: MeasureConfig, cache_dir: Path | None,
 
 
 def discriminator_stage(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
-                        config: MeasureConfig, n_half: int | None):
+                        config: MeasureConfig, n_half: int | None, cache_dir: Path | None = None,
+                        warn=lambda m: None):
     """Every simulator's discriminator and the real-vs-real one, on one shared
-    design matrix (cluster one-hots + embedding components of every facet)."""
-    from .discriminator import DiscriminatorConfig, build_features, discriminate_all
+    design matrix (cluster one-hots + embedding components of every facet).
+
+    The answer is cached by the content of everything it reads (labels,
+    embeddings, rows, settings): a warm run skips the classifiers, and
+    scikit-learn's import with them.
+    """
+    from .discriminator import (DiscriminatorConfig, build_features, discriminate_all,
+                                results_from_state, results_state)
 
     real_rows = prep.rows_of(REAL)
     if len(real_rows) < 4:
@@ -571,9 +578,57 @@ def discriminator_stage(prep: Prepared, labels: dict[str, np.ndarray], k: dict[s
     embeddings = {f: (c.embeddings, c.index) for f, c in prep.table.columns.items()
                   if f in prep.facets and c.embeddings is not None}
     dconf = DiscriminatorConfig(seed=config.seed)
+    sim_rows = {s: prep.rows_of(s) for s in prep.simulators}
+    path = None
+    if cache_dir is not None:
+        key = _discriminator_key(prep, labels, k, embeddings, sim_rows, dconf, n_half)
+        path = Path(cache_dir) / "discriminator" / f"{key}.json"
+        try:
+            return results_from_state(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:  # torn or foreign: recompute
+            warn(f"discriminator cache {path} is unreadable ({exc}); recomputing it")
     space = build_features(labels, k, embeddings, dconf.n_components, fit_rows=~prep.heldout)
-    return discriminate_all(space, real_rows, {s: prep.rows_of(s) for s in prep.simulators}, dconf,
-                            n_half=n_half)
+    results, floor = discriminate_all(space, real_rows, sim_rows, dconf, n_half=n_half)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(path, "w", encoding="utf-8") as fh:
+                json.dump(results_state(results, floor), fh)
+        except OSError as exc:  # the cache only saves work
+            warn(f"discriminator cache: cannot write {path} ({exc.strerror or exc}); going on without it")
+    return results, floor
+
+
+def _discriminator_key(prep: Prepared, labels: dict[str, np.ndarray], k: dict[str, int],
+                       embeddings: dict[str, tuple[np.ndarray, np.ndarray]],
+                       sim_rows: dict[str, np.ndarray], dconf, n_half: int | None) -> str:
+    """Content key of the discriminator's inputs (and the scikit-learn version
+    that fits it: another solver release may give other last digits)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        sklearn_version = version("scikit-learn")
+    except PackageNotFoundError:
+        sklearn_version = "?"
+    h = hashlib.sha256(json.dumps({"v": 1, "sklearn": sklearn_version, "config": asdict(dconf),
+                                   "n_half": n_half, "k": k, "facets": list(prep.facets),
+                                   "embedded": sorted(embeddings)}, sort_keys=True).encode())
+    def arr(a: np.ndarray) -> None:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    arr(prep.heldout)
+    arr(prep.rows_of(REAL))
+    for s, rows in sim_rows.items():
+        h.update(s.encode("utf-8", "surrogatepass") + b"\x00")
+        arr(rows)
+    for f in prep.facets:
+        arr(labels[f])
+        if f in embeddings:
+            arr(embeddings[f][0])
+            arr(embeddings[f][1])
+    return h.hexdigest()[:32]
 
 
 def small_sample_warnings(prep: Prepared, gap: dict, config: MeasureConfig, warn) -> list[str]:

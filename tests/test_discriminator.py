@@ -141,3 +141,36 @@ def test_components_of_one_or_two_distinct_texts_do_not_crash():
     two = _components(vectors, np.array([0, 1] * 20), 2, None)
     assert two.shape == (40, 2) and np.isfinite(two).all()
     assert np.ptp(two[:, 0]) > 0 and not two[:, 1].any()   # one direction, the other empty
+
+
+def test_discriminator_answer_is_cached_by_content(demo_data, shared_cache, tmp_path):
+    """A second measurement of the same data reads the classifiers' answer
+    from the cache (the same numbers to the last bit); a torn cache file is
+    recomputed, with a warning, to the same answer."""
+    import shutil
+
+    from measure import MeasureConfig, load_conversations, measure_gap, prepare_data
+    cache = tmp_path / "cache"
+    shutil.copytree(shared_cache, cache)
+    shutil.rmtree(cache / "discriminator", ignore_errors=True)
+    prep = prepare_data(load_conversations(demo_data), MeasureConfig(), cache_dir=cache)
+    first = measure_gap(prep, MeasureConfig(), cache_dir=cache)
+    files = list((cache / "discriminator").glob("*.json"))
+    assert len(files) == 1
+    second = measure_gap(prep, MeasureConfig(), cache_dir=cache)
+    assert second.discriminator == first.discriminator and second.discriminator_floor == first.discriminator_floor
+    assert first.discriminator and all(r.top_features for r in first.discriminator.values())
+    # Another seed is another answer, under another key.
+    other = measure_gap(prep, MeasureConfig(seed=1), cache_dir=cache)
+    assert len(list((cache / "discriminator").glob("*.json"))) == 2
+    assert other.discriminator != first.discriminator
+    files[0].write_text('{"results": {"x": ')
+    from measure.progress import Reporter
+    warnings = []
+
+    class Collect(Reporter):
+        def warn(self, message):
+            warnings.append(message)
+    third = measure_gap(prep, MeasureConfig(), cache_dir=cache, progress=Collect(enabled=False))
+    assert third.discriminator == first.discriminator
+    assert any("discriminator cache" in w and "unreadable" in w for w in warnings)
