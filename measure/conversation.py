@@ -23,6 +23,18 @@ class Message:
     role: str  # "user" or "assistant"
     content: str
 
+    # The generated __init__ of a frozen dataclass sets each field through
+    # object.__setattr__; setting the slots directly builds a message in about
+    # half to two thirds of the time (800k of them per 130k conversations
+    # loaded). @dataclass keeps a class's own __init__.
+    def __init__(self, role: str, content: str) -> None:
+        _set_role(self, role)
+        _set_content(self, content)
+
+
+_set_role = Message.role.__set__  # the slot descriptors of the final (slots) class
+_set_content = Message.content.__set__
+
 
 @dataclass(slots=True)  # no per-conversation __dict__ (a million of them in memory at WildChat scale)
 class Conversation:
@@ -54,12 +66,14 @@ class Conversation:
         # Messages are a tuple of frozen Messages: the same tuple object, the same content.
         if memo is not None and memo[0] is self.messages:
             return memo[1]
-        # One update of the joined bytes: the same digest as one update per part.
-        parts = []
-        for m in self.messages:
-            parts += (m.role.encode(), b"\x00", m.content.encode("utf-8", "surrogatepass"), b"\x01")
-        self._hash = (self.messages, hashlib.sha256(b"".join(parts)).hexdigest())
-        return self._hash[1]
+        # The digest of role \x00 content \x01 per message, as UTF-8 (lone
+        # surrogates kept). Joined as text and encoded once: UTF-8 of a
+        # concatenation is the concatenation of the UTF-8s, and one encode
+        # of the whole is cheaper than one per part.
+        text = "".join([f"{m.role}\x00{m.content}\x01" for m in self.messages])
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        self._hash = (self.messages, digest)
+        return digest
 
     def to_record(self) -> dict:
         """Flat-JSONL form, the format `load` reads back."""

@@ -312,6 +312,11 @@ class _SourceSample:
                 for name, heap in self.heaps.items()}
 
 
+# A load that leaves fewer new container objects than this is not worth a
+# full collection (see _gc_paused).
+_SETTLE_MIN_OBJECTS = 100_000
+
+
 @contextmanager
 def _gc_paused():
     """Pause the cycle collector while loading.
@@ -327,6 +332,20 @@ def _gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+            _settle_young()
+
+
+def _settle_young() -> None:
+    """One full collection after a large load, so that its objects (a
+    million messages at 130k conversations) go straight to the oldest
+    generation. Left young, the next allocations would traverse them three
+    times: as generation 0, as generation 1, and in the full collection that
+    CPython runs once promoted objects outnumber a quarter of the old ones,
+    which is when this collects: it only brings that collection forward.
+    """
+    young = gc.get_count()[0]  # container objects allocated (net) while paused
+    if young >= _SETTLE_MIN_OBJECTS and young * 4 > len(gc.get_objects(generation=2)):
+        gc.collect()
 
 
 # --------------------------------------------------------------------------- files
@@ -514,6 +533,28 @@ def _loads(text: str):
         raise _big_int_error(text) from None
 
 
+# json.loads's own scanner, called directly: loads adds three Python calls
+# and two regex matches per line around it.
+_scan_once = json.JSONDecoder().scan_once
+_LINE_ENDS = ("", "\n", "\r\n")
+
+
+def _loads_line(text: str):
+    """`_loads` of one JSONL line: the same value, or the same exception.
+
+    A line that is one object up to its line break is scanned directly;
+    anything else (or any error) goes through `_loads`, which words it.
+    """
+    if text[:1] == "{":
+        try:
+            obj, end = _scan_once(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            return _loads(text)  # the error path: parse again for loads' exact exception
+        if text[end:] in _LINE_ENDS:
+            return obj
+    return _loads(text)
+
+
 def _column(text: str, pos: int) -> tuple[int, int]:
     """(line, column), both 1-based, of offset `pos`."""
     line = text.count("\n", 0, pos) + 1
@@ -555,7 +596,7 @@ def _line_items(path: Path, display: str) -> Iterator[Item]:
                                          lineno), False
                 continue
             try:
-                obj = _loads(text)
+                obj = _loads_line(text)
             except json.JSONDecodeError as e:
                 yield lineno, InputError(_json_error(e), display, lineno), False
                 continue
@@ -913,11 +954,16 @@ def _metadata(rec: dict) -> dict:
         return {}
     if not isinstance(value, dict):
         raise _Bad(f"wrong type: 'metadata' must be an object, got {_kind(value)}", "metadata")
-    if _nested_deeper(value, MAX_NESTING):
+    flat = _SCALAR_TYPES.issuperset(map(type, value.values()))  # the usual case: nothing to walk
+    if not flat and _nested_deeper(value, MAX_NESTING):
         # Kept and written out later: too deep a value would crash the JSON writer.
         raise _Bad(f"too deeply nested: 'metadata' has more than {MAX_NESTING} levels of arrays "
                    "or objects", "metadata")
     return value
+
+
+# JSON's scalar types: metadata holding only these is one level deep.
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _nested_deeper(value, limit: int) -> bool:
@@ -939,6 +985,8 @@ def _nested_deeper(value, limit: int) -> bool:
 
 def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
     """Facet descriptions given in the input; later prefixes win."""
+    if _FACET_KEYS.isdisjoint(rec):
+        return {}  # most records have none: one set test instead of a lookup per name
     out = {}
     for prefix in prefixes:
         for paper_name, ours in PRECOMPUTED_FACET_FIELDS.items():
@@ -950,6 +998,11 @@ def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
                 raise _Bad(f"wrong type: '{key}' must be a string, got {_kind(value)}", key)
             out[ours] = value
     return out
+
+
+# Every key `_precomputed` may read, whatever the prefixes.
+_FACET_KEYS = frozenset(prefix + name for prefix in ("", "simulated_", "real_")
+                        for name in PRECOMPUTED_FACET_FIELDS)
 
 
 def _text(value, role: str, path: str) -> str | None:
@@ -983,6 +1036,63 @@ def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int,
                     drop_empty: bool = False) -> tuple[tuple[Message, ...], int]:
     """The normalized messages, and how many empty user turns were dropped
     (only with `drop_empty`; otherwise an empty user turn is an error)."""
+    plain = _plain_messages(items, layout, max_chars) if isinstance(items, list) else None
+    if plain is None:
+        out, dropped = _checked_messages(items, layout, list_field, max_chars, drop_empty)
+    else:
+        (out, alternating), dropped = plain, 0
+        if alternating:  # starts with a user turn: nothing to merge or drop, a user turn present
+            return tuple(out), 0
+    messages = normalize_messages(out)
+    if not any(m.role == USER for m in messages):
+        raise _Bad(f"no user turn: '{list_field}' has no user message", list_field)
+    return messages, dropped
+
+
+def _plain_messages(items: list, layout: _Layout,
+                    max_chars: int) -> tuple[list[Message], bool] | None:
+    """The messages of a well-formed list, and whether they alternate
+    starting with a user turn (then normalizing changes nothing).
+
+    The common case, checked cheaply: None for anything unusual (an item
+    that is not a plain dict, a missing field, a role that needs case folding
+    or is unknown, non-string text, an empty or oversized user turn), and
+    `_checked_messages` then reads the list again and words the error. It
+    keeps what that loop keeps.
+    """
+    role_key, text_key, roles = layout.role_key, layout.text_key, layout.roles
+    out: list[Message] = []
+    prev = ASSISTANT  # a leading assistant turn is dropped by normalizing: not alternating
+    alternating = True
+    try:
+        for item in items:
+            if type(item) is not dict:  # a subclass may answer [] differently (defaultdict)
+                return None
+            role = roles[item[role_key]]  # KeyError: no role, or not an exact role name
+            if not role:
+                continue  # system, tool, ...
+            text = item[text_key]
+            if not isinstance(text, str):
+                return None
+            if not text or text.isspace():
+                if role == USER:
+                    return None
+                continue  # empty assistant turn, dropped as _checked_messages does
+            if role == USER and len(text) > max_chars:
+                return None
+            if role == prev:
+                alternating = False
+            prev = role
+            out.append(Message(role, text))
+    except (KeyError, TypeError):  # TypeError: an unhashable role (a list, an object)
+        return None
+    return out, alternating and bool(out)
+
+
+def _checked_messages(items, layout: _Layout, list_field: str, max_chars: int,
+                      drop_empty: bool) -> tuple[list[Message], int]:
+    """Messages before normalizing, every item checked; a problem is a `_Bad`
+    naming the item's field."""
     if not isinstance(items, list):
         raise _Bad(f"wrong type: '{list_field}' must be a list of messages, got {_kind(items)}",
                    list_field)
@@ -1030,22 +1140,16 @@ def _parse_messages(items, layout: _Layout, list_field: str, max_chars: int,
             # Empty assistant turns (tool calls, failed replies) carry no behaviour.
             continue
         out.append(Message(role, text))
-    messages = normalize_messages(out)
-    if not any(m.role == USER for m in messages):
-        raise _Bad(f"no user turn: '{list_field}' has no user message", list_field)
-    return messages, dropped
+    return out, dropped
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per record: a plain slots class builds faster than a frozen one
 class _Where:
     file: str
     stem: str
     line: int
     task: str | None
-
-    @property
-    def origin(self) -> str:
-        return f"{self.file}:{self.line}"
+    origin: str  # "file:line", made once: every conversation of the record keeps it
 
 
 class _Reader:
@@ -1127,7 +1231,7 @@ class _Reader:
                 continue
             if keep.where and not keep.keep_record(item):
                 continue
-            where = _Where(display, stem, line, task)
+            where = _Where(display, stem, line, task, f"{display}:{line}")
             try:
                 convs = self._build(item, where)
             except _Bad as bad:
