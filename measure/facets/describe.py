@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -123,21 +124,25 @@ def describe_requests(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         spec = "briefly specified request"
     else:
         spec = "moderately specified request"
-    n_constraints = sum(t.cue("constraint") for t in c.turns)
+    n_constraints = n_q = n_directives = n_could_you = error_turns = 0
+    for t in c.turns:
+        n_constraints += t.cues.get("constraint", 0)
+        n_q += t.n_questions
+        n_directives += t.n_directives
+        n_could_you += t.n_could_you
+        error_turns += t.scrubbed.main_paste in (ERROR, LOG)
     constraints = ("no explicit constraints" if n_constraints == 0 else "states one constraint"
                    if n_constraints == 1 else "states a few constraints" if n_constraints <= 4
                    else "states many constraints")
-    n_q = sum(t.n_questions for t in c.turns)
     questions = ("asks no questions" if n_q == 0 else "asks one question" if n_q == 1 else
                  "asks a few questions" if n_q <= 4 else "asks many questions")
     parts = [structure, "first request: " + framing, spec, constraints, questions]
     if n_cont:
         parts.append("asks the assistant to continue " + times(n_cont))
-    error_turns = sum(1 for t in c.turns if t.scrubbed.main_paste in (ERROR, LOG))
     if error_turns and not (indirect and first.scrubbed.main_paste in (ERROR, LOG) and error_turns == 1):
         parts.append("pastes error output " + ("in one turn" if error_turns == 1 else "in several turns"))
-    feats = _vec([c.n, n_new, n_ref, sum(t.n_directives for t in c.turns),
-                  sum(t.n_could_you for t in c.turns), n_q, n_constraints, _log(w), float(indirect), n_cont])
+    feats = _vec([c.n, n_new, n_ref, n_directives, n_could_you, n_q, n_constraints, _log(w), float(indirect),
+                  n_cont])
     return "; ".join(parts), feats
 
 
@@ -184,7 +189,7 @@ def describe_context(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     elif volunteered:
         parts.append("volunteers context unprompted")
     parts.append(_pasted_phrase(c))
-    totals = [sum(t.scrubbed.pasted[k] for t in c.turns) for k in range(len(PASTE_KINDS))]
+    totals = [sum(kind) for kind in zip(*(t.scrubbed.pasted for t in c.turns))]
     feats = _vec([_log(w), b, volunteered, prompted, _log(sum(totals)), _log(totals[CODE]),
                   _log(totals[ERROR] + totals[LOG]), _log(totals[DOCUMENT]), _log(totals[DATA])])
     return "; ".join(parts), feats
@@ -194,7 +199,10 @@ def _pasted_phrase(c: ConvCues) -> str:
     totals = [0] * len(PASTE_KINDS)
     where = [set() for _ in PASTE_KINDS]
     for i, t in enumerate(c.turns):
-        for k, n in enumerate(t.scrubbed.pasted):
+        pasted = t.scrubbed.pasted
+        if max(pasted) < 20:
+            continue  # the common case: nothing pasted
+        for k, n in enumerate(pasted):
             if n >= 20:
                 totals[k] += n
                 where[k].add("first" if i == 0 else "later")
@@ -220,6 +228,8 @@ RESPONSE_FEATURES = tuple(f"n_{r.replace(' ', '_')}" for r in rx.REACTIONS) + ("
 
 def describe_responses(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     end = rx.ending(c)
+    counts = Counter(r for r, _ in reacts)
+    n_val = sum(1 for r, v in reacts if v or r == rx.VALIDATE)
     if not reacts:
         text = f"single exchange, no reaction to the answer. ending: {end}"
     else:
@@ -229,15 +239,11 @@ def describe_responses(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         if rest:
             common = Counter(rest).most_common(1)[0][0]
             seq += f"; then {'a few' if len(rest) <= 3 else 'many'} more, mostly {common}"
-        counts = Counter(r for r, _ in reacts)
-        n_val = sum(1 for r, v in reacts if v or r == rx.VALIDATE)
         parts = [f"{r} {times(n)}" for r, n in sorted(counts.items(), key=lambda kv: (-kv[1],
                                                                                       rx.REACTIONS.index(kv[0])))]
         if n_val and rx.VALIDATE not in counts:
             parts.append(f"validates {times(n_val)}")
         text = f"reactions: {seq}. counts: {', '.join(parts)}. ending: {end}"
-    counts = Counter(r for r, _ in reacts)
-    n_val = sum(1 for r, v in reacts if v or r == rx.VALIDATE)
     feats = _vec([counts.get(r, 0) for r in rx.REACTIONS] + [n_val]
                  + [float(end == e) for e in rx.ENDINGS])
     return text, feats
@@ -245,33 +251,79 @@ def describe_responses(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
 
 # ------------------------------------------------------------------ style
 
+# Cue categories `describe_style` reads.
+_STYLE_CUES = ("urgent", "please", "thank", "sorry", "frustrated", "correct", "reject", "slang", "casual",
+               "formal", "validate", "goodbye", "social")
 STYLE_FEATURES = ("log1p_words_per_turn", "share_shouting_turns", "exclamations_per_turn", "n_emojis",
                   "n_slang", "n_please", "n_thanks", "n_greetings", "n_apologies", "n_formal_markers",
                   "n_frustration_cues", "n_urgency_cues", "share_imperative", "share_questions",
                   "share_hedged", "share_non_english", "n_code_blocks", "share_lowercase_only")
 
 
+@dataclass(slots=True)
+class _StyleCounts:
+    """Sums over a conversation's turns that `describe_style` reads, in one pass."""
+    total: dict[str, int] = field(default_factory=dict)  # cue category -> matches
+    words: int = 0
+    shouting: int = 0        # turns
+    exclam: int = 0
+    multi_exclam: bool = False
+    emojis: int = 0
+    cased: int = 0           # turns in a script with case
+    lowercase: int = 0       # of these, turns in lowercase only
+    non_english: int = 0     # turns
+    urgent_caps: int = 0     # turns
+    greets: int = 0          # turns
+    commands: int = 0        # turns that only command or name the task
+    directives: int = 0      # turns
+    questions: int = 0       # turns
+    hedged: int = 0          # turns
+    code_blocks: int = 0
+    list_items: int = 0
+
+    def add(self, t: TurnCues) -> None:
+        total = self.total
+        for k, v in t.cues.items():
+            total[k] = total.get(k, 0) + v
+        s = t.scrubbed
+        self.words += t.words
+        self.shouting += bool(s.shouting)
+        self.exclam += t.exclamations
+        self.multi_exclam = self.multi_exclam or "!!" in s.prose
+        self.emojis += t.emojis
+        # Lowercase-only writing is judged in scripts with case (every English turn).
+        if t.cased:
+            self.cased += 1
+            self.lowercase += bool(t.lowercase_only)
+        self.non_english += bool(t.non_english)
+        self.urgent_caps += bool(t.urgent_caps)
+        self.greets += bool(t.greets)
+        asks = t.n_questions or t.n_could_you
+        # Turns that only command or name the task ("fix this", "csv totals, python").
+        self.commands += bool((t.n_directives or t.n_fragments or t.has_paste) and not asks)
+        self.directives += bool(t.n_directives)
+        self.questions += bool(t.n_questions)
+        self.hedged += bool(t.cues.get("hedge", 0) and asks)
+        self.code_blocks += s.n_code_blocks
+        self.list_items += s.n_list_items
+
+
 def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
     ts = c.turns
     n = len(ts)
-    # Lowercase-only writing is judged in scripts with case (every English turn).
-    cased = [t for t in ts if t.cased]
-    total = Counter()
+    sc = _StyleCounts()
     for t in ts:
-        total.update(t.cues)
-    mean_words = sum(t.words for t in ts) / n
-    shouting = sum(1 for t in ts if t.scrubbed.shouting)
-    exclam = sum(t.exclamations for t in ts)
-    multi_exclam = any("!!" in t.scrubbed.prose for t in ts)
-    emojis = sum(t.emojis for t in ts)
-    lower_share = sum(1 for t in cased if t.lowercase_only) / max(1, len(cased))
-    non_en = sum(1 for t in ts if t.non_english) / n
-    urgent = total["urgent"] + sum(1 for t in ts if t.urgent_caps)
-    polite = total["please"] + total["thank"] + total["sorry"] + sum(1 for t in ts if t.greets)
-    greets = sum(1 for t in ts if t.greets)
-    # Turns that only command or name the task ("fix this", "csv totals, python").
-    commands = sum(1 for t in ts if (t.n_directives or t.n_fragments or t.has_paste)
-                   and not (t.n_questions or t.n_could_you))
+        sc.add(t)
+    cue = sc.total.get
+    total = {k: cue(k, 0) for k in _STYLE_CUES}  # every category read below, 0 when absent
+    mean_words = sc.words / n
+    shouting, exclam, multi_exclam, emojis = sc.shouting, sc.exclam, sc.multi_exclam, sc.emojis
+    lower_share = sc.lowercase / max(1, sc.cased)
+    non_en = sc.non_english / n
+    urgent = total["urgent"] + sc.urgent_caps
+    greets = sc.greets
+    polite = total["please"] + total["thank"] + total["sorry"] + greets
+    commands = sc.commands
     frustrated = total["frustrated"] > 0 or (shouting > 0 and (total["correct"] or total["reject"]))
     # Register: one word for the whole conversation, in any language.
     if total["slang"] or emojis or total["casual"] >= 2 or (lower_share >= 0.5 and total["casual"]):
@@ -305,9 +357,9 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
         fmt.append("emoji")
     if total["slang"]:
         fmt.append("casual slang (lol, haha)")
-    if any(t.scrubbed.n_code_blocks for t in ts):
+    if sc.code_blocks:
         fmt.append("code blocks")
-    if sum(t.scrubbed.n_list_items for t in ts) >= 2:
+    if sc.list_items >= 2:
         fmt.append("lists")
     if lower_share >= 0.5 and not shouting:
         fmt.append("lowercase only")
@@ -331,11 +383,9 @@ def describe_style(c: ConvCues, reacts: list) -> tuple[str, np.ndarray]:
               "framing: " + framing, relation]
     if urgent:
         parts.append("urgent wording (asap, now)")
-    hedged = sum(1 for t in ts if t.cue("hedge") and (t.n_questions or t.n_could_you))
     feats = _vec([_log(mean_words), shouting / n, exclam / n, emojis, total["slang"], total["please"],
                   total["thank"], greets, total["sorry"], total["formal"], total["frustrated"], urgent,
-                  sum(1 for t in ts if t.n_directives) / n, sum(1 for t in ts if t.n_questions) / n,
-                  hedged / n, non_en, sum(t.scrubbed.n_code_blocks for t in ts), lower_share])
+                  sc.directives / n, sc.questions / n, sc.hedged / n, non_en, sc.code_blocks, lower_share])
     return "; ".join(parts), feats
 
 

@@ -2,11 +2,13 @@
 
 All cue patterns run on lowercased, topic-scrubbed text (see `scrub.py`), so
 they can only ever see the user's own words and placeholders. Patterns are
-compiled once at import; the per-turn work is a handful of C-level scans.
+compiled once (the big cue scanners on first use); the per-turn work is a
+handful of C-level scans.
 """
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 
 def _alt(*phrases: str) -> str:
@@ -188,9 +190,210 @@ _CUE_PHRASES: dict[str, tuple[str, ...]] = {
                  "rest of (?:it|the)", "you stopped", "got cut off", "cut off", "complete (?:it|the)"),
 }
 
-# One compiled scanner per category: categories overlap ("try again" is both
-# a correction and a request for alternatives), so each is counted on its own.
-CUES = {name: re.compile(_alt(*ph)) for name, ph in _CUE_PHRASES.items()}
+
+class _Unread(ValueError):
+    """Phrase syntax `_lead_words` does not follow."""
+
+
+def _lead_words(phrase: str) -> frozenset[str] | None:
+    """Every start a match of `phrase` can have: its first two words (or its
+    only word), else its first word; None where the syntax is not followed.
+
+    A cue phrase matches at a word start of the token text (tokens joined by
+    single spaces) and ends before a space, so it starts with a whole token
+    or two consecutive ones: a turn with none of these starts cannot match.
+    Lists literals, `(?:a|b)` groups, `?` and escaped symbols; other syntax
+    is read only after the lead words.
+    """
+    for n in (2, 1):
+        try:
+            found, end = _alternatives(phrase, 0, True, n)
+            break
+        except _Unread:
+            continue
+    else:
+        return None
+    starts = {w.rstrip(" ") for w in found}
+    if end != len(phrase) or any(not w or w[0] == " " or "  " in w for w in starts):
+        return None  # a match cannot hold an empty word: a start not to rely on
+    return frozenset(starts)
+
+
+def _alternatives(p: str, i: int, live: bool, n: int) -> tuple[set[str], int]:
+    """Strings (cut after their n-th space) that `p[i:]` matches, up to the
+    `)` that closes the group or the end. Not `live`: only find the end."""
+    out: set[str] = set()
+    while True:
+        seq, i = _sequence(p, i, live, n)
+        out |= seq
+        if i < len(p) and p[i] == "|":
+            i += 1
+            continue
+        return out, i
+
+
+def _sequence(p: str, i: int, live: bool, n: int) -> tuple[set[str], int]:
+    cur = {""}
+    while i < len(p) and p[i] not in "|)":
+        # Once every string has its lead words, what follows cannot change them.
+        live_here = live and not all(c.count(" ") >= n for c in cur)
+        atom, i = _atom(p, i, live_here, n)
+        if i < len(p) and p[i] == "{":
+            raise _Unread(p)  # counted repeats: not in the cue lists
+        if i < len(p) and p[i] in "?*+":
+            optional = p[i] == "?"
+            i += 2 if p[i + 1:i + 2] == "?" else 1  # a lazy quantifier matches the same strings
+            # `+` and `*` repeat: no finite list.
+            atom = atom | {""} if optional and atom is not None else None
+        if live_here:
+            if atom is None:
+                raise _Unread(p)
+            cur = {c if c.count(" ") >= n else _cut(c + a, n) for c in cur for a in atom}
+    return cur, i
+
+
+def _atom(p: str, i: int, live: bool, n: int) -> tuple[set[str] | None, int]:
+    """One atom at p[i]: its strings (None: not listed) and the index after it."""
+    c = p[i]
+    if c == "(":
+        if not p.startswith("(?:", i):
+            raise _Unread(p)  # capturing groups and look-arounds: not in the cue lists
+        inner, i = _alternatives(p, i + 3, live, n)
+        if i >= len(p) or p[i] != ")":
+            raise _Unread(p)
+        return inner, i + 1
+    if c == "[":
+        close = p.find("]", i + 2)  # a class: not listed
+        if close == -1 or "\\" in p[i:close]:
+            raise _Unread(p)
+        return None, close + 1
+    if c == "\\":
+        if i + 1 >= len(p):
+            raise _Unread(p)
+        return ({p[i + 1]} if not p[i + 1].isalnum() else None), i + 2
+    if c in "?*+{}]":
+        raise _Unread(p)  # a quantifier without an atom
+    if c in "^$.":
+        return None, i + 1
+    return {c}, i + 1
+
+
+def _cut(text: str, n: int) -> str:
+    """`text` up to the space after its first n words."""
+    end = -1
+    for _ in range(n):
+        end = text.find(" ", end + 1)
+        if end == -1:
+            return text
+    return text[:end + 1]
+
+
+# A phrase that repeats a letter or syllable in its first word ("ok+",
+# "ha(?:ha)+h?"): its first word starts with the text up to one repeat.
+_REPEAT_START = re.compile(r"([a-z']*)(?:\(\?:([a-z']+)\)|([a-z']))\+")
+
+
+def _lead_prefix(phrase: str) -> str | None:
+    """What the first word of every match of `phrase` starts with, for a
+    phrase that opens with letters and a repeat; else None."""
+    m = _REPEAT_START.match(phrase)
+    if m is None or "|" in phrase:
+        return None
+    return m.group(1) + (m.group(2) or m.group(3))
+
+
+def _category_leads(phrases: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(lead words, first-word prefixes) of a category's phrases; None where a
+    phrase has neither."""
+    leads: set[str] = set()
+    prefixes: set[str] = set()
+    for phrase in phrases:
+        found = _lead_words(phrase)
+        if found is not None:
+            leads |= found
+            continue
+        prefix = _lead_prefix(phrase)
+        if prefix is None:
+            return None
+        prefixes.add(prefix)
+    return frozenset(leads), frozenset(prefixes)
+
+
+def _compile_cues() -> dict[str, re.Pattern]:
+    # One compiled scanner per category: categories overlap ("try again" is both
+    # a correction and a request for alternatives), so each is counted on its own.
+    return {name: re.compile(_alt(*ph)) for name, ph in _CUE_PHRASES.items()}
+
+
+class _CueIndex(NamedTuple):
+    scans: tuple[tuple[str, re.Pattern], ...]  # (category, scanner) in CUES order
+    lead_masks: dict[str, int]   # lead word(s) -> bit i set: category i may start with it
+    leads: frozenset[str]        # every lead word(s) of lead_masks
+    prefixes: tuple[tuple[str, int], ...]  # (" " + first-word prefix, its categories' bits)
+    ungated: int                 # bits of the categories whose leads are not known
+
+
+def _cue_index() -> _CueIndex:
+    cues = globals().get("CUES") or __getattr__("CUES")  # a plain name would not build it
+    lead_masks: dict[str, int] = {}
+    prefix_masks: dict[str, int] = {}
+    ungated = 0
+    for i, name in enumerate(cues):
+        found = _category_leads(_CUE_PHRASES[name])
+        if found is None:
+            ungated |= 1 << i
+            continue
+        for lead in found[0]:
+            lead_masks[lead] = lead_masks.get(lead, 0) | 1 << i
+        for prefix in found[1]:
+            # In the token text a word starts right after a space.
+            prefix_masks[" " + prefix] = prefix_masks.get(" " + prefix, 0) | 1 << i
+    return _CueIndex(tuple(cues.items()), lead_masks, frozenset(lead_masks), tuple(prefix_masks.items()),
+                     ungated)
+
+
+def count_cues(tokens: list[str], text: str) -> dict[str, int]:
+    """Matches per category (non-zero only, in CUES order) in `text`, the
+    token text of `tokens` (see `tokens_text`).
+
+    Only categories that can start at one of the turn's words or pairs of
+    adjacent words (or at a word with one of their prefixes) are scanned;
+    the others cannot match (`_lead_words`, `_lead_prefix`).
+    """
+    index = globals().get("CUE_INDEX") or __getattr__("CUE_INDEX")
+    present = set(tokens)
+    present.update(map(" ".join, zip(tokens, tokens[1:])))
+    mask = index.ungated
+    for lead in index.leads.intersection(present):
+        mask |= index.lead_masks[lead]
+    for start, bits in index.prefixes:
+        if bits & ~mask and start in text:
+            mask |= bits
+    counts = {}
+    scans = index.scans
+    while mask:
+        low = mask & -mask  # categories in CUES order: lowest bit first
+        name, rx = scans[low.bit_length() - 1]
+        n = len(rx.findall(text))
+        if n:
+            counts[name] = n
+        mask ^= low
+    return counts
+
+
+# Built on first use (see `__getattr__`): compiling the cue scanners is most
+# of this module's import time, and a run whose descriptions are cached never
+# scans a turn.
+_LAZY = {"CUES": _compile_cues, "CUE_INDEX": _cue_index}
+
+
+def __getattr__(name: str):
+    build = _LAZY.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = build()
+    return value
+
 
 # Turn-opening words.
 # Greeting words, stretched or not ("heyyy", "hiii", "hellooo").

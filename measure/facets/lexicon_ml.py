@@ -27,6 +27,7 @@ same way when compiled, so they are written in their normal spelling.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -98,11 +99,29 @@ class Lexicon:
     joined by spaces (`tt`, see `tokens_text`) and its folded text (`s`).
     `opens(tt, s)` says whether the text starts with an entry (after leading
     punctuation); `alone` entries must be followed by punctuation or the end.
+
+    Patterns are built and compiled on first use: only turns read as
+    non-English need them, and compiling all the lists is most of this
+    module's import time.
     """
 
     def __init__(self, entries: tuple[str, ...], raw: tuple[str, ...] = (), alone: bool = False):
-        spaced, unspaced = [], list(raw)
-        for e in entries:
+        self.entries, self.raw, self.alone = entries, raw, alone
+
+    @functools.cached_property
+    def spaced(self) -> str:
+        """Alternation of the entries matched on word boundaries of the token text."""
+        return self._alternations[0]
+
+    @functools.cached_property
+    def unspaced(self) -> str:
+        """Alternation of the entries (and raw patterns) matched as substrings."""
+        return self._alternations[1]
+
+    @functools.cached_property
+    def _alternations(self) -> tuple[str, str]:
+        spaced, unspaced = [], list(self.raw)
+        for e in self.entries:
             f = fold(e)
             if _UNSPACED.search(f):
                 unspaced.append(re.escape(f))
@@ -111,15 +130,29 @@ class Lexicon:
                                        else re.escape(w) for w in f.split()))
         spaced.sort(key=len, reverse=True)
         unspaced.sort(key=len, reverse=True)
-        sp = "|".join(spaced)
-        un = "|".join(unspaced)
-        end = r"(?= [" + re.escape(PUNCT) + r"]| $)" if alone else r"(?= )"
-        un_end = r"(?=[\W_]|$)" if alone else ""
-        self.tok = re.compile(f" (?:{sp}){end}") if sp else None
-        self.sub = re.compile(f"(?:{un}){un_end}") if un else None
-        self.tok_open = re.compile(f"^ (?:{sp}){end}") if sp else None
-        self.sub_open = re.compile(rf"^[\W_]*(?:{un}){un_end}") if un else None
-        self.spaced, self.unspaced = sp, un
+        return "|".join(spaced), "|".join(unspaced)
+
+    @functools.cached_property
+    def _end(self) -> str:
+        return r"(?= [" + re.escape(PUNCT) + r"]| $)" if self.alone else r"(?= )"
+
+    @functools.cached_property
+    def tok(self) -> re.Pattern | None:
+        return re.compile(f" (?:{self.spaced}){self._end}") if self.spaced else None
+
+    @functools.cached_property
+    def tok_open(self) -> re.Pattern | None:
+        return re.compile(f"^ (?:{self.spaced}){self._end}") if self.spaced else None
+
+    @functools.cached_property
+    def sub(self) -> re.Pattern | None:
+        un_end = r"(?=[\W_]|$)" if self.alone else ""
+        return re.compile(f"(?:{self.unspaced}){un_end}") if self.unspaced else None
+
+    @functools.cached_property
+    def sub_open(self) -> re.Pattern | None:
+        un_end = r"(?=[\W_]|$)" if self.alone else ""
+        return re.compile(rf"^[\W_]*(?:{self.unspaced}){un_end}") if self.unspaced else None
 
     def count(self, tt: str, s: str) -> int:
         n = len(self.tok.findall(tt)) if self.tok is not None else 0
@@ -659,10 +692,26 @@ GENERIC_CLOSER = Lexicon((
 # получилось") is not praise, so validation is counted with these removed.
 NEGATED = re.compile(r" (?:не|ни|no|ne|nicht|kein|nao|nie|ні|khong|chua|tidak|belum|non|not|degil|"
                      r"没|不) [^\s]+")
-# An imperative at the end of a sentence, optionally followed by "please"
-# and punctuation ("текст сократи, пожалуйста").
-IMPERATIVE_TAIL_END = re.compile(f" (?:{IMPERATIVE_TAIL.spaced})(?: (?:{CUES['please'].spaced}|"
-                                 f"[{re.escape(PUNCT)}]))* $")
+
+
+def _imperative_tail_end() -> re.Pattern:
+    # An imperative at the end of a sentence, optionally followed by "please"
+    # and punctuation ("текст сократи, пожалуйста").
+    return re.compile(f" (?:{IMPERATIVE_TAIL.spaced})(?: (?:{CUES['please'].spaced}|"
+                      f"[{re.escape(PUNCT)}]))* $")
+
+
+# Built on first use, like the Lexicon patterns (module `__getattr__`).
+_LAZY = {"IMPERATIVE_TAIL_END": _imperative_tail_end}
+
+
+def __getattr__(name: str):
+    build = _LAZY.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = build()
+    return value
+
 CLAUSE_SPLIT = re.compile(r"[,，、;；:：،]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟…])\s*|\n+")
 GREEK = re.compile(r"[\u0370-\u03ff]")

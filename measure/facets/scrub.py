@@ -11,6 +11,7 @@ counts as more of the same pasted material.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -58,7 +59,11 @@ LINE_KIND = re.compile(rf"^(?:(?P<error>{_ERROR_LINE})|(?P<log>{_LOG_LINE})|(?P<
 _KIND_OF_GROUP = {"error": ERROR, "log": LOG, "data": DATA, "code": CODE, "quote": DOCUMENT}
 _SYMBOLS = "{}()[];=<>_\\|$&*"
 _DROP_SYMBOLS = str.maketrans("", "", _SYMBOLS)
+_ANY_SYMBOL = re.compile(f"[{re.escape(_SYMBOLS)}]")  # most typed lines have none: no count needed
 CODE_ENDING = re.compile(r"(?:[;{}]|\):|=>|\)\s*\{)\s*$")
+# The same test as `CODE_ENDING.search`, on the line without trailing
+# whitespace (`str.rstrip` and `\s` agree on what whitespace is).
+_CODE_ENDINGS = (";", "{", "}", "):", "=>")
 GREEK_WORD = re.compile(r"[\u0370-\u03ff]{3}")
 
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,200})?/?>|&(?:nbsp|amp|lt|gt|quot|#\d+);")
@@ -88,6 +93,12 @@ ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+s?\b")
 PLACEHOLDER_RUN = re.compile(r"(<(?:code|error|log|pasted|data|url|email|path|quote|name|number)>)"
                              r"(?:[\s,]*\1)+")
 SPACES = re.compile(r"[ \t]{2,}")
+# Cheap scans for what a pattern above cannot match without (they find a
+# literal or a class first): a dot before a word character (file names,
+# dotted names), a digit (numbers), a title-case word after a space (names).
+_DOT_WORD = re.compile(r"\.\w")
+_DIGIT = re.compile(r"\d")
+_NAME_HINT = re.compile(r" [A-Z][a-z]")
 
 # Capitalized words that are behaviour, not names, and must survive.
 KEEP_CAPITALIZED = frozenset("""
@@ -227,8 +238,18 @@ def _block_kind(body: str) -> int:
     return CODE
 
 
+# Lines up to this long have their kind kept for reuse (least recently used
+# go first): turns repeat lines ("Here is my code:", "Thanks!") much more
+# than they repeat whole.
+LINE_CACHE, LINE_CACHE_CHARS = 1 << 14, 300
+
+
 def _line_kind(line: str) -> int | None:
     """PASTE_KINDS index for a pasted-looking line, None for typed prose."""
+    return _cached_line_kind(line) if len(line) <= LINE_CACHE_CHARS else _read_line_kind(line)
+
+
+def _read_line_kind(line: str) -> int | None:
     m = LINE_KIND.match(line)
     if m is not None:
         kind = _KIND_OF_GROUP[m.lastgroup]
@@ -239,25 +260,36 @@ def _line_kind(line: str) -> int | None:
                 return None
         # A sentence that merely starts with "import"/"for x in"/"Error:" and
         # reads like prose stays prose.
-        if kind == CODE and len(line) > 60 and line.count(" ") > len(line) / 7 and not CODE_ENDING.search(line):
+        if kind == CODE and len(line) > 60 and line.count(" ") > len(line) / 7 and not _code_ending(line):
             return None
         return kind
     n = len(line)
-    if n >= 8 and (n - len(line.translate(_DROP_SYMBOLS))) > 0.12 * n:
+    if n >= 8 and _ANY_SYMBOL.search(line) and (n - len(line.translate(_DROP_SYMBOLS))) > 0.12 * n:
         return CODE
-    if CODE_ENDING.search(line) and not (line.rstrip().endswith(";") and GREEK_WORD.search(line)):
+    if _code_ending(line) and not (line.rstrip().endswith(";") and GREEK_WORD.search(line)):
         return CODE  # (";" ends a Greek question)
     if n > LONG_LINE:
         return DOCUMENT
     return None
 
 
+_cached_line_kind = functools.lru_cache(maxsize=LINE_CACHE)(_read_line_kind)
+
+
+def _code_ending(line: str) -> bool:
+    return line.rstrip().endswith(_CODE_ENDINGS)
+
+
+_PLACEHOLDERS = frozenset(PLACEHOLDER.values())
+
+
 def _split_material(t: str, pasted: list[int], foreign: bool = False) -> str:
     """Own prose of a (capped) turn; pasted lines become one placeholder per block."""
     lines = t.split("\n")
-    kinds = [None if not ln.strip() or ln.strip() in PLACEHOLDER.values() else _line_kind(ln)
+    kinds = [None if not (bare := ln.strip()) or bare in _PLACEHOLDERS else _line_kind(ln)
              for ln in lines]
-    _absorb_error_paragraphs(lines, kinds)
+    if ERROR in kinds or LOG in kinds:  # else there is nothing to absorb
+        _absorb_error_paragraphs(lines, kinds)
     # A short label line between two pasted lines belongs to the paste
     # ("Output:", a lone closing word).
     for i in range(1, len(lines) - 1):
@@ -348,9 +380,9 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int],
             lines[i] = s[:colon + 1] + " <pasted>"
             kinds[i] = None
             continue
-        if len(s) > 300 or not (s.endswith(":") or ANNOUNCES_MATERIAL.search(s)
-                                or (foreign and s.endswith("：") and INTRO_WORDS_ML.search(s))):
-            continue
+        if i == n - 1 or len(s) > 300 or not (s.endswith(":") or _announces(s) or (
+                foreign and s.endswith("：") and INTRO_WORDS_ML.search(s))):
+            continue  # (the last line introduces nothing)
         rest = [j for j in range(i + 1, n) if lines[j].strip() and kinds[j] is None
                 and not LIST_ITEM.match(lines[j])]
         # A question or instruction to the assistant after the colon is the
@@ -366,6 +398,16 @@ def _mark_introduced_documents(lines: list[str], kinds: list, pasted: list[int],
         for j in rest:
             kinds[j] = DOCUMENT
         return
+
+
+def _announces(line: str) -> bool:
+    """`ANNOUNCES_MATERIAL.search`, skipped when an ASCII line (where ignoring
+    case is lowercasing) holds none of the phrases' words."""
+    if line.isascii():
+        low = line.lower()
+        if "below" not in low and "following" not in low and "this " not in low:
+            return False
+    return bool(ANNOUNCES_MATERIAL.search(line))
 
 
 def _mark_bare_drafts(lines: list[str], kinds: list, foreign: bool = False) -> None:
@@ -435,7 +477,7 @@ def _inline(prose: str):
         prose = EMAIL.sub(" <email> ", prose)
     if "/" in prose or ":\\" in prose:
         prose = ABS_PATH.sub(" <path> ", prose)
-    if "." in prose and FILE_EXT_HINT.search(prose):
+    if "." in prose and _DOT_WORD.search(prose) and FILE_EXT_HINT.search(prose):
         prose = FILE_NAME.sub(" <path> ", prose)
     if '"' in prose or "“" in prose or " '" in prose or prose.startswith("'") or "«" in prose:
         prose = QUOTED.sub(" <quote> ", prose)
@@ -444,21 +486,25 @@ def _inline(prose: str):
         prose = SNAKE.sub(" <code> ", prose)
     if CAMEL_HINT.search(prose):
         prose = CAMEL.sub(" <code> ", prose)
-    if "." in prose and DOTTED_HINT.search(prose):
+    if "." in prose and _DOT_WORD.search(prose) and DOTTED_HINT.search(prose):
         prose = DOTTED.sub(" <code> ", prose)
     if "()" in prose:
         prose = CALL.sub(" <code> ", prose)
-    prose = NUMBER.sub(" <number> ", prose)
+    if _DIGIT.search(prose):
+        prose = NUMBER.sub(" <number> ", prose)
     words = ALPHA_WORD.findall(prose[:3000])
-    caps = sum(1 for w in words if w.isupper())
+    caps = sum(map(str.isupper, words))
     shouting = is_shouting(words, caps)
     if not shouting and caps:
         # In a calm turn capitals are acronyms (topic), not volume.
         prose = ACRONYM.sub(_acronym, prose)
-    prose = NAME.sub(_name, prose)
-    prose = PLACEHOLDER_RUN.sub(r"\1", prose)
-    prose = SPACES.sub(" ", prose).strip()
-    return prose, caps, len(words), shouting, n_list
+    if _NAME_HINT.search(prose):
+        prose = NAME.sub(_name, prose)
+    if "<" in prose:
+        prose = PLACEHOLDER_RUN.sub(r"\1", prose)
+    if "  " in prose or "\t" in prose:
+        prose = SPACES.sub(" ", prose)
+    return prose.strip(), caps, len(words), shouting, n_list
 
 
 def is_shouting(words: list[str], caps: int | None = None) -> bool:

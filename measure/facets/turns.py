@@ -15,7 +15,9 @@ every language; capitals only count in scripts that have case.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..conversation import ASSISTANT, USER, Conversation
@@ -29,9 +31,16 @@ ASSISTANT_HEAD = 3000   # characters of an assistant turn checked for a list of 
 EARLY_CHARS = 80        # "Great, now..." - validation counts near the start of a turn
 EARLY_UNSPACED = 30     # the same for scripts without spaces (characters)
 MAX_CLAUSES = 4         # comma clauses of a non-English sentence checked for a verb
+# Texts of up to CACHE_CHARS whose cues are kept for reuse (least recently
+# used go first; under 1 KB each). Users and simulators repeat whole turns
+# ("still too long", "OK. That works.") and assistants their replies: at
+# paper scale about half of the user turns and most assistant turns are repeats.
+TURN_CACHE, ASSISTANT_CACHE, CACHE_CHARS = 1 << 16, 1 << 12, 2000
+# Sentences repeat even more (most sentences of distinct turns are repeats).
+SENTENCE_CACHE, SENTENCE_CACHE_CHARS = 1 << 15, 300
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: cached cues stay small
 class TurnCues:
     scrubbed: Scrubbed
     words: int                 # own words (placeholders excluded); English word-equivalents
@@ -88,7 +97,7 @@ class TurnCues:
         return self.words == 0 and not self.emojis
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssistantCues:
     asks_user: bool        # ends with a real question to the user (not a generic offer)
     offers_options: bool   # lists alternatives the user could pick from
@@ -114,12 +123,15 @@ def analyse_conversation(conv: Conversation) -> ConvCues:
     last_role = None
     for m in conv.messages:
         if m.role == USER:
-            turns.append(analyse_turn(m.content))
+            text = m.content
+            turns.append(_cached_turn(text) if len(text) <= CACHE_CHARS else analyse_turn(text))
             before.append(prev)
             prev = None
         elif m.role == ASSISTANT:
             # The assistant answers in the language of the user turn before it.
-            prev = analyse_assistant(m.content, foreign=bool(turns) and turns[-1].non_english)
+            text, foreign = m.content, bool(turns) and turns[-1].non_english
+            prev = (_cached_assistant(text, foreign) if len(text) <= CACHE_CHARS
+                    else analyse_assistant(text, foreign))
         last_role = m.role
     return ConvCues(turns=turns, before=before, ends_on_user=(last_role == USER),
                     last_assistant=prev if last_role == ASSISTANT else None)
@@ -150,6 +162,10 @@ def analyse_assistant(text: str, foreign: bool = False) -> AssistantCues:
     head = text[:ASSISTANT_HEAD]
     offers = "\n" in head and len(lx.LIST_ITEM.findall(head)) >= 2
     return AssistantCues(asks_user=asks, offers_options=offers)
+
+
+# Cues are immutable and depend on the text alone, so repeats share one object.
+_cached_assistant = functools.lru_cache(maxsize=ASSISTANT_CACHE)(analyse_assistant)
 
 
 def _addresses_user(question: str, foreign: bool) -> bool:
@@ -187,18 +203,12 @@ def analyse_turn(text: str) -> TurnCues:
             # Own words in the user's language must not pass for a pasted draft.
             s = scrub(text, foreign=True)
         return _foreign_turn(s)
-    cues = {}
     joined = lx.tokens_text(tokens)
     if own:
-        for name, rx in lx.CUES.items():
-            n = len(rx.findall(joined))
-            if n:
-                cues[name] = n
-    kinds = _kind_counts(())
-    if own:
-        inside = not lx.DIRECTIVE_TRIGGERS.isdisjoint(own)
-        kinds = _kind_counts(_sentence_kind(sent, inside) for sent in
-                             lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES])
+        cues = lx.count_cues(tokens, joined)
+        kinds = _kind_counts(_sentence_kinds(prose, not lx.DIRECTIVE_TRIGGERS.isdisjoint(own)))
+    else:
+        cues, kinds = {}, _kind_counts(())
     first = own[0] if own else ""
     return TurnCues(
         # Words of other scripts are not tokenized; CJK has no spaces at all.
@@ -213,8 +223,33 @@ def analyse_turn(text: str) -> TurnCues:
         exclamations=prose.count("!") + prose.count("！"),
         emojis=_emoji_count(prose),
         lowercase_only=len(own) >= 3 and prose == prose.lower(),
-        urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
+        urgent_caps=_urgent_caps(prose),
     )
+
+
+def _sentence_kinds(prose: str, inside: bool) -> Iterator[str | None]:
+    """Kinds of the first MAX_SENTENCES sentences of English prose."""
+    if "\n" not in prose and not _SENTENCE_END.search(prose, 0, len(prose) - 1):
+        # Every split needs a newline or an end mark before something: one sentence.
+        sentences = [prose]
+    else:
+        sentences = lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]
+    for sent in sentences:
+        yield (_cached_sentence_kind(sent, inside) if len(sent) <= SENTENCE_CACHE_CHARS
+               else _sentence_kind(sent, inside))
+
+
+_SENTENCE_END = re.compile(r"[.!?]")
+_URGENT_WORDS = ("NOW", "ASAP", "URGENT", "IMMEDIATELY", "HURRY", "QUICK", "EMERGENCY")  # as lx.URGENT_CAPS
+
+
+def _urgent_caps(prose: str) -> bool:
+    # The substring test first: most turns have none of the words.
+    return any(w in prose for w in _URGENT_WORDS) and bool(lx.URGENT_CAPS.search(prose))
+
+
+# Cues are immutable and depend on the text alone, so repeats share one object.
+_cached_turn = functools.lru_cache(maxsize=TURN_CACHE)(analyse_turn)
 
 
 _KIND_FIELDS = {"question": "n_questions", "directive": "n_directives", "could_you": "n_could_you",
@@ -280,6 +315,9 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
     return "fragment"
 
 
+_cached_sentence_kind = functools.lru_cache(maxsize=SENTENCE_CACHE)(_sentence_kind)
+
+
 def _non_english(prose: str, own: list[str]) -> tuple[bool, int]:
     """(non-English?, letters in other scripts): judge by script first, then
     by which language's stopwords dominate, then by foreign evidence in whole
@@ -294,13 +332,9 @@ def _non_english(prose: str, own: list[str]) -> tuple[bool, int]:
             if other >= latin:
                 return True, other
     if len(own) >= 3:
-        en = foreign = 0
-        for t in own[:200]:
-            if t in lx.EN_STOPWORDS:
-                en += 1
-            elif t in lx.FOREIGN_STOPWORDS:
-                foreign += 1
-        if foreign >= 2 and foreign > en:
+        head = own[:200]
+        foreign = sum(map(_FOREIGN_ONLY_STOPWORDS.__contains__, head))
+        if foreign >= 2 and foreign > sum(map(lx.EN_STOPWORDS.__contains__, head)):
             return True, other
     return _foreign_words(prose, own), other
 
@@ -311,6 +345,10 @@ _FOREIGN_VERBS = ml.FOREIGN_VERBS - lx.IMPERATIVE_VERBS - lx.EN_STOPWORDS
 _SHORT_EVIDENCE = ml.FOREIGN_SHORT | _FOREIGN_VERBS | ml.FOREIGN_STOPWORDS
 _FOREIGN_EVIDENCE = _SHORT_EVIDENCE | frozenset(w for w in map(ml.fold, lx.FOREIGN_STOPWORDS) if len(w) > 1)
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters English does not use
+# A word counts for one language at most, English first.
+_FOREIGN_ONLY_STOPWORDS = lx.FOREIGN_STOPWORDS - lx.EN_STOPWORDS
+# `evidence` of an ASCII word that is no English stopword, as one set lookup.
+_ASCII_EVIDENCE = frozenset(w for w in _FOREIGN_EVIDENCE if len(w) > 1 and w not in lx.EN_STOPWORDS)
 
 
 def _foreign_words(prose: str, own: list[str]) -> bool:
@@ -322,9 +360,8 @@ def _foreign_words(prose: str, own: list[str]) -> bool:
     the evidence outnumbers English words; a longer one when there are two
     pieces of evidence or more and they outnumber English stopwords."""
     if prose.isascii():
-        words = own
-    else:
-        words = [w for w in ml.TOKEN.findall(prose[:2000].lower()) if w[0].isalpha()]
+        return _ascii_foreign_words(own)
+    words = [w for w in ml.TOKEN.findall(prose[:2000].lower()) if w[0].isalpha()]
     if not words:
         return False
     inverted = int("¿" in prose or "¡" in prose)  # Spanish punctuation
@@ -345,6 +382,19 @@ def _foreign_words(prose: str, own: list[str]) -> bool:
         elif evidence(w, _FOREIGN_EVIDENCE):
             foreign += 1
     return foreign >= 2 and foreign > en
+
+
+def _ascii_foreign_words(words: list[str]) -> bool:
+    """`_foreign_words` of ASCII prose (no "¿"/"¡", no accents), as set lookups."""
+    if not words:
+        return False
+    if len(words) < 3:
+        foreign = sum(1 for w in words if len(w) > 1 and w in _SHORT_EVIDENCE)
+        en = sum(1 for w in words if w in lx.EN_STOPWORDS and w not in _UNIVERSAL)
+        return foreign > en
+    head = words[:300]
+    foreign = sum(map(_ASCII_EVIDENCE.__contains__, head))
+    return foreign >= 2 and foreign > sum(map(lx.EN_STOPWORDS.__contains__, head))
 
 
 # ------------------------------------------------------ non-English turns
@@ -387,7 +437,7 @@ def _foreign_turn(s: Scrubbed) -> TurnCues:
         exclamations=prose.count("!") + prose.count("！"),
         emojis=_emoji_count(prose),
         lowercase_only=cased and words >= 3 and bare == bare.lower(),
-        urgent_caps=bool(lx.URGENT_CAPS.search(prose)),
+        urgent_caps=_urgent_caps(prose),
         cased=cased,
     )
 
