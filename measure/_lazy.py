@@ -1,4 +1,5 @@
-"""Lazy re-exports for the package faces (PEP 562).
+"""Lazy module attributes (PEP 562): re-exports for the package faces, and
+values that are costly to build (compiled cue scanners).
 
 `measure` and `ensemble` re-export their public names without importing
 them: the light `ensemble.sampler` reads its errors from `measure`, and a
@@ -23,3 +24,17 @@ def lazy_exports(package: str, exports: dict[str, str], namespace: dict):
         return sorted(set(namespace) | set(exports))
 
     return __getattr__, __dir__
+
+
+def lazy_values(module: str, builders: dict, namespace: dict):
+    """A module `__getattr__` that builds `builders[name]()` on first use and
+    keeps it as a module global (later lookups do not come back here)."""
+
+    def __getattr__(name: str):
+        build = builders.get(name)
+        if build is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        value = namespace[name] = build()
+        return value
+
+    return __getattr__

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .._lazy import lazy_values
+
 
 def _alt(*phrases: str) -> str:
     """Alternation over a token string (see `tokens_text`), factored by first
@@ -384,15 +386,7 @@ def count_cues(tokens: list[str], text: str) -> dict[str, int]:
 # Built on first use (see `__getattr__`): compiling the cue scanners is most
 # of this module's import time, and a run whose descriptions are cached never
 # scans a turn.
-_LAZY = {"CUES": _compile_cues, "CUE_INDEX": _cue_index}
-
-
-def __getattr__(name: str):
-    build = _LAZY.get(name)
-    if build is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = build()
-    return value
+__getattr__ = lazy_values(__name__, {"CUES": _compile_cues, "CUE_INDEX": _cue_index}, globals())
 
 
 # Turn-opening words.

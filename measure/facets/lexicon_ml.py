@@ -31,6 +31,8 @@ import functools
 import re
 import unicodedata
 
+from .._lazy import lazy_values
+
 # ------------------------------------------------------------------ folding
 
 _FOLD_MAP = str.maketrans({"’": "'", "‘": "'", "ı": "i", "ł": "l", "đ": "d", "\u0307": None,
@@ -702,15 +704,7 @@ def _imperative_tail_end() -> re.Pattern:
 
 
 # Built on first use, like the Lexicon patterns (module `__getattr__`).
-_LAZY = {"IMPERATIVE_TAIL_END": _imperative_tail_end}
-
-
-def __getattr__(name: str):
-    build = _LAZY.get(name)
-    if build is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = build()
-    return value
+__getattr__ = lazy_values(__name__, {"IMPERATIVE_TAIL_END": _imperative_tail_end}, globals())
 
 CLAUSE_SPLIT = re.compile(r"[,，、;；:：،]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？؟…])\s*|\n+")
