@@ -74,60 +74,26 @@ def _mix64(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def _first_at_least(w: float, x: int, level: float) -> int:
-    """Smallest step s >= 1 with s*w - x >= level, computed with the same float
+def _first_step(w: float, x: int, level: float, reached=operator.ge) -> int:
+    """Smallest step s >= 1 with reached(s*w - x, level) (operator.ge: at
+    least, operator.gt: strictly above), computed with the same float
     expression the rule compares."""
     guess = (x + level) / w
     if not guess < _FAR:                    # a weight of 1e-300: never due in practice
         return _FAR
-    s = math.ceil(guess)
-    if s < 1:
-        s = 1
-    # Fast path: the guess is right (the common case, checked the same way).
-    if s * w - x >= level and not (s > 1 and (s - 1) * w - x >= level):
-        return s
-    return _adjust(s, lambda s: s * w - x >= level)
-
-
-def _first_above(w: float, x: int, level: float) -> int:
-    """Smallest step s >= 1 with s*w - x > level (strictly); as _first_at_least."""
-    guess = (x + level) / w
-    if not guess < _FAR:
-        return _FAR
-    s = math.ceil(guess)
-    if s < 1:
-        s = 1
-    if s * w - x > level and not (s > 1 and (s - 1) * w - x > level):
-        return s
-    return _adjust(s, lambda s: s * w - x > level)
-
-
-def _adjust(s: int, ok) -> int:
-    """Move the guess s onto the first step where ok holds. The guess is off by
-    at most a step or two of rounding; bounded loops, because past 2**53 a
-    step no longer changes s * w."""
+    s = max(1, math.ceil(guess))
+    # The guess is off by at most a step or two of rounding (usually none);
+    # bounded loops, because past 2**53 a step no longer changes s * w.
     for _ in range(4):
-        if ok(s):
+        if reached(s * w - x, level):
             break
         s += 1
     for _ in range(4):
-        if s > 1 and ok(s - 1):
+        if s > 1 and reached((s - 1) * w - x, level):
             s -= 1
         else:
             break
     return s
-
-
-def _tie(key: int, item: int, count: int) -> int:
-    """The seeded tie-break of simulator `item` at its `count`-th draw:
-    _mix64(key ^ _mix64((item << 32) ^ count)), written out (a draw's hot path)."""
-    z = (((item << 32) ^ count) + 0x9E3779B97F4A7C15) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    z = ((key ^ z ^ (z >> 31)) + 0x9E3779B97F4A7C15) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return z ^ (z >> 31)
 
 
 def _stream_key(seed: int, task: str | None) -> int:
@@ -175,7 +141,7 @@ class _LowDiscrepancyStream:
         self.ready: list[tuple[int, int, int]] = []
 
     def _eligible(self, j: int) -> int:
-        return _first_at_least(self.w[j], self.x[j], self.due_at)
+        return _first_step(self.w[j], self.x[j], self.due_at)
 
     def next(self) -> int:
         return self.next_many(1)[0]
@@ -192,21 +158,19 @@ class _LowDiscrepancyStream:
         x, w, key = self.x, self.w, self.key
         waiting, ready = self.waiting, self.ready
         delta, due_at = self.delta, self.due_at
-        push, pop = heapq.heappush, heapq.heappop
-        first_above, first_at_least, tie = _first_above, _first_at_least, _tie
+        push, pop, first_step, gt = heapq.heappush, heapq.heappop, _first_step, operator.gt
         out = []
         t = self.t
         for _ in range(n):
             t += 1
-            while waiting and waiting[0][0] <= t:
+            # Due simulators become ready, keyed by deadline and a seeded tie-break;
+            # an empty ready heap cannot happen (Tijdeman), but then take the next due.
+            while waiting and (waiting[0][0] <= t or not ready):
                 j = pop(waiting)[1]
-                push(ready, (first_above(w[j], x[j], delta), tie(key, items[j], x[j]), j))
-            if not ready:                               # cannot happen (Tijdeman); be safe
-                j = pop(waiting)[1]
-                push(ready, (first_above(w[j], x[j], delta), tie(key, items[j], x[j]), j))
+                push(ready, (first_step(w[j], x[j], delta, gt), _mix64(key ^ _mix64((items[j] << 32) ^ x[j])), j))
             j = pop(ready)[2]
             x[j] += 1
-            push(waiting, (first_at_least(w[j], x[j], due_at), j))
+            push(waiting, (first_step(w[j], x[j], due_at), j))
             out.append(items[j])
         self.t = t
         return out
