@@ -9,6 +9,7 @@ Every problem becomes an `InputError` naming file, line and field; under
 from __future__ import annotations
 
 import codecs
+import functools
 import gc
 import gzip
 import hashlib
@@ -985,7 +986,7 @@ def _nested_deeper(value, limit: int) -> bool:
 
 def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
     """Facet descriptions given in the input; later prefixes win."""
-    if _FACET_KEYS.isdisjoint(rec):
+    if _facet_keys(prefixes).isdisjoint(rec):
         return {}  # most records have none: one set test instead of a lookup per name
     out = {}
     for prefix in prefixes:
@@ -1000,9 +1001,10 @@ def _precomputed(rec: dict, prefixes: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-# Every key `_precomputed` may read, whatever the prefixes.
-_FACET_KEYS = frozenset(prefix + name for prefix in ("", "simulated_", "real_")
-                        for name in PRECOMPUTED_FACET_FIELDS)
+@functools.lru_cache(maxsize=None)
+def _facet_keys(prefixes: tuple[str, ...]) -> frozenset[str]:
+    """Every key `_precomputed` may read with these prefixes."""
+    return frozenset(prefix + name for prefix in prefixes for name in PRECOMPUTED_FACET_FIELDS)
 
 
 def _text(value, role: str, path: str) -> str | None:
