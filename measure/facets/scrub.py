@@ -11,11 +11,11 @@ counts as more of the same pasted material.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
 from .lexicon import ALPHA_WORD, LIST_ITEM
+from .memo import short_text_cache
 
 PASTE_KINDS = ("code", "error", "log", "document", "data")
 CODE, ERROR, LOG, DOCUMENT, DATA = range(5)
@@ -244,12 +244,8 @@ def _block_kind(body: str) -> int:
 LINE_CACHE, LINE_CACHE_CHARS = 1 << 14, 300
 
 
-def _line_kind(line: str) -> int | None:
-    """PASTE_KINDS index for a pasted-looking line, None for typed prose."""
-    return _cached_line_kind(line) if len(line) <= LINE_CACHE_CHARS else _read_line_kind(line)
-
-
 def _read_line_kind(line: str) -> int | None:
+    """PASTE_KINDS index for a pasted-looking line, None for typed prose."""
     m = LINE_KIND.match(line)
     if m is not None:
         kind = _KIND_OF_GROUP[m.lastgroup]
@@ -273,7 +269,7 @@ def _read_line_kind(line: str) -> int | None:
     return None
 
 
-_cached_line_kind = functools.lru_cache(maxsize=LINE_CACHE)(_read_line_kind)
+_line_kind = short_text_cache(_read_line_kind, LINE_CACHE, LINE_CACHE_CHARS)
 
 
 def _code_ending(line: str) -> bool:

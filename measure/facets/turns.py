@@ -15,7 +15,6 @@ every language; capitals only count in scripts that have case.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from ..conversation import ASSISTANT, USER, Conversation
 from . import lexicon as lx
 from . import lexicon_ml as ml
+from .memo import short_text_cache
 from .scrub import DOCUMENT, Scrubbed, is_shouting, scrub
 
 MAX_SENTENCES = 30      # sentences examined per turn
@@ -124,14 +124,13 @@ def analyse_conversation(conv: Conversation) -> ConvCues:
     for m in conv.messages:
         if m.role == USER:
             text = m.content
-            turns.append(_cached_turn(text) if len(text) <= CACHE_CHARS else analyse_turn(text))
+            turns.append(_cached_turn(text))
             before.append(prev)
             prev = None
         elif m.role == ASSISTANT:
             # The assistant answers in the language of the user turn before it.
             text, foreign = m.content, bool(turns) and turns[-1].non_english
-            prev = (_cached_assistant(text, foreign) if len(text) <= CACHE_CHARS
-                    else analyse_assistant(text, foreign))
+            prev = _cached_assistant(text, foreign)
         last_role = m.role
     return ConvCues(turns=turns, before=before, ends_on_user=(last_role == USER),
                     last_assistant=prev if last_role == ASSISTANT else None)
@@ -165,7 +164,7 @@ def analyse_assistant(text: str, foreign: bool = False) -> AssistantCues:
 
 
 # Cues are immutable and depend on the text alone, so repeats share one object.
-_cached_assistant = functools.lru_cache(maxsize=ASSISTANT_CACHE)(analyse_assistant)
+_cached_assistant = short_text_cache(analyse_assistant, ASSISTANT_CACHE, CACHE_CHARS)
 
 
 def _addresses_user(question: str, foreign: bool) -> bool:
@@ -235,8 +234,7 @@ def _sentence_kinds(prose: str, inside: bool) -> Iterator[str | None]:
     else:
         sentences = lx.SENTENCE_SPLIT.split(prose, MAX_SENTENCES)[:MAX_SENTENCES]
     for sent in sentences:
-        yield (_cached_sentence_kind(sent, inside) if len(sent) <= SENTENCE_CACHE_CHARS
-               else _sentence_kind(sent, inside))
+        yield _cached_sentence_kind(sent, inside)
 
 
 _SENTENCE_END = re.compile(r"[.!?]")
@@ -249,7 +247,7 @@ def _urgent_caps(prose: str) -> bool:
 
 
 # Cues are immutable and depend on the text alone, so repeats share one object.
-_cached_turn = functools.lru_cache(maxsize=TURN_CACHE)(analyse_turn)
+_cached_turn = short_text_cache(analyse_turn, TURN_CACHE, CACHE_CHARS)
 
 
 _KIND_FIELDS = {"question": "n_questions", "directive": "n_directives", "could_you": "n_could_you",
@@ -315,7 +313,7 @@ def _sentence_kind(sent: str, inside: bool) -> str | None:
     return "fragment"
 
 
-_cached_sentence_kind = functools.lru_cache(maxsize=SENTENCE_CACHE)(_sentence_kind)
+_cached_sentence_kind = short_text_cache(_sentence_kind, SENTENCE_CACHE, SENTENCE_CACHE_CHARS)
 
 
 def _non_english(prose: str, own: list[str]) -> tuple[bool, int]:
