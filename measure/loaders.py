@@ -29,6 +29,7 @@ from .conversation import (ASSISTANT, PRECOMPUTED_FACET_FIELDS, USER, Conversati
                            fingerprint, is_real_source, normalize_messages)
 from .errors import ConfigError, InputError
 from .file_names import file_stem
+from .parse_cache import EntryWriter, ParseCache, ParsedRecord
 from .record_filter import RecordFilter, parse_where
 
 DEFAULT_MAX_TURN_CHARS = 1_000_000
@@ -151,7 +152,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
                  on_error: str = "raise", min_conversations: int = 2,
                  *, max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
                  max_per_source: int | None = None, drop_empty_turns: bool = False,
-                 where: list[str] | None = None, min_user_turns: int | None = None) -> Dataset:
+                 where: list[str] | None = None, min_user_turns: int | None = None,
+                 cache_dir: str | Path | None = None) -> Dataset:
     """Load every path into one dataset and split real sources from simulators.
 
     `paths` may also hold Hugging Face inputs: `hf:OWNER/NAME[@REV][:SPLIT][#NAME]`
@@ -168,6 +170,10 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     drops empty or whitespace-only user turns instead of rejecting their
     conversation (real logs have them: pasted images, failed captures); the
     assistant turns around a dropped turn then merge, as in normalization.
+
+    With `cache_dir`, each local JSON/JSONL file that loads cleanly is kept
+    parsed under CACHE/parsed, keyed by its bytes, and read from there next
+    time (see `measure.parse_cache`).
     """
     if isinstance(paths, (str, Path)) or _is_dataset_object(paths):  # a DatasetDict is a dict
         paths = [paths]
@@ -181,7 +187,8 @@ def load_dataset(paths: list[str | Path] | str | Path, real: list[str] | None = 
     report = LoadReport()
     record_filter = RecordFilter(parse_where(where), min_user_turns,
                                  tuple(str(w).strip() for w in where or ()))
-    reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns, record_filter)
+    reader = _Reader(on_error, report, max_turn_chars, drop_empty_turns, record_filter,
+                     ParseCache(cache_dir) if cache_dir is not None else None)
     groups: dict[str, list[Conversation]] = {}
     with _gc_paused():
         if max_per_source is None:
@@ -1158,7 +1165,8 @@ class _Reader:
     """Loading state shared across files: ids seen, paired real conversations."""
 
     def __init__(self, on_error: str, report: LoadReport, max_turn_chars: int,
-                 drop_empty_turns: bool = False, record_filter: RecordFilter | None = None):
+                 drop_empty_turns: bool = False, record_filter: RecordFilter | None = None,
+                 parse_cache: ParseCache | None = None):
         if on_error not in ON_ERROR_CHOICES:
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.on_error = on_error
@@ -1170,7 +1178,9 @@ class _Reader:
         # With --max-per-source: ids are checked for repeats only among the
         # conversations the sample takes in (see _SourceSample.would_keep).
         self.admit: Callable[[Conversation], bool] | None = None
-        self._names: dict[tuple, str] = {}  # (raw name, field) -> clean name (see clean_name)
+        self._names: dict[tuple, tuple[str, str]] = {}  # (raw name, field) -> (clean name, removed)
+        self.parse_cache = parse_cache
+        self._cleaned = False  # a name read since this was reset had characters removed
         self.paired_real: dict[tuple, tuple[str, str]] = {}  # (task, id) -> (hash, origin)
 
     def read(self, path) -> Iterator[Conversation]:
@@ -1191,18 +1201,22 @@ class _Reader:
         """`clean_name` of a source or task name (`kind`) from the record's
         `field`, or from the file or folder name when `field` is None; once
         per distinct name, with a warning when it removed something."""
-        name = self._names.get((raw, kind, field))
-        if name is None:
-            what = (f"'{field}'" if field else
-                    "the file name (the default source name)" if kind == "source" else
-                    "the folder name (the default task name)")
-            name, removed = clean_name(raw, what, field)
-            self._names[(raw, kind, field)] = name
-            if removed:
-                shown = raw.encode("unicode_escape").decode("ascii")
-                where = f"'{field}' at {w.origin}" if field else f"from {w.file}"
-                self.report.warn(f"{kind} name '{shown}' ({where}) has invisible characters "
-                                 f"({removed}): read as '{name}'")
+        known = self._names.get((raw, kind, field))
+        if known is not None:
+            if known[1]:
+                self._cleaned = True
+            return known[0]
+        what = (f"'{field}'" if field else
+                "the file name (the default source name)" if kind == "source" else
+                "the folder name (the default task name)")
+        name, removed = clean_name(raw, what, field)
+        self._names[(raw, kind, field)] = (name, removed)
+        if removed:
+            self._cleaned = True
+            shown = raw.encode("unicode_escape").decode("ascii")
+            where = f"'{field}' at {w.origin}" if field else f"from {w.file}"
+            self.report.warn(f"{kind} name '{shown}' ({where}) has invisible characters "
+                             f"({removed}): read as '{name}'")
         return name
 
     def _fail(self, err: InputError, stats: FileStats) -> None:
@@ -1215,12 +1229,58 @@ class _Reader:
                    rename: str | None = None) -> Iterator[Conversation]:
         display = str(path)
         stem = rename or file_stem(path.name)
-        yield from self._read_items(display, stem, task,
-                                    _iter_items(path, display, self.report.warn))
+        cache = self.parse_cache
+        # --where reads fields the cache does not keep; Parquet rows are not all JSON types.
+        keyed = None
+        if cache is not None and not self.filter.where and not path.name.lower().endswith(".parquet"):
+            keyed = cache.key(path, (stem, task, self.max_turn_chars, self.drop_empty))
+        if keyed is not None:
+            records = cache.records(keyed[0], display)
+            if records is not None:
+                yield from self._replay(display, records)
+                return
+        items = _iter_items(path, display, self.report.warn)
+        writer = cache.writer(keyed[0], path, keyed[1]) if keyed is not None else None
+        if writer is None:
+            yield from self._read_items(display, stem, task, items)
+            return
+        warnings, skipped = len(self.report.warnings), self.report.skipped
+        self._cleaned = False
+        try:
+            yield from self._read_items(display, stem, task, items, writer)
+        except BaseException:
+            writer.abort()
+            raise
+        # Only a file that loaded without a word is stored: its replay must say nothing either.
+        if (self._cleaned or writer.failed or len(self.report.warnings) != warnings
+                or self.report.skipped != skipped):
+            writer.abort()
+        else:
+            writer.commit()
+
+    def _replay(self, display: str, records: Iterator[ParsedRecord]) -> Iterator[Conversation]:
+        """A cached file's conversations, through the same checks as `_read_items`."""
+        stats = self.report.files.setdefault(display, FileStats())
+        keep = self.filter
+        for rec in records:
+            if rec.line is not None:
+                stats.read += 1
+            conv = rec.conversation
+            try:
+                self._register(conv, rec.rid, rec.id_field, conv.origin, rec.dropped)
+            except _Bad as bad:  # an id that another file already used
+                suffix = f" (record {rec.line} of the JSON array)" if rec.in_array else ""
+                self._fail(InputError(bad.message + suffix, display, rec.line, bad.field), stats)
+                continue
+            stats.kept += 1
+            if keep.min_user_turns is not None and not keep.keep_conversation(conv.n_user_turns):
+                continue
+            yield conv
 
     def _read_items(self, display: str, stem: str, task: str | None,
-                    items: Iterator[Item]) -> Iterator[Conversation]:
-        """Records of one file, or rows of one dataset file or split."""
+                    items: Iterator[Item], writer: EntryWriter | None = None) -> Iterator[Conversation]:
+        """Records of one file, or rows of one dataset file or split; with a
+        `writer`, each cleanly built record is also written to the parse cache."""
         stats = self.report.files.setdefault(display, FileStats())
         keep = self.filter
         seen_any = False
@@ -1235,12 +1295,18 @@ class _Reader:
                 continue
             where = _Where(display, stem, line, task, f"{display}:{line}")
             try:
-                convs = self._build(item, where)
+                convs, parsed = self._build(item, where)
             except _Bad as bad:
                 suffix = f" (record {line} of the JSON array)" if in_array else ""
                 self._fail(InputError(bad.message + suffix, display, line, bad.field), stats)
                 continue
             stats.kept += 1
+            if writer is not None:
+                if parsed is None:  # the paired layout: its real side depends on other files
+                    writer.failed = True
+                    writer = None
+                else:
+                    writer.add(ParsedRecord(line, in_array, *parsed, convs[0]))
             if keep.min_user_turns is not None:
                 convs = [c for c in convs if keep.keep_conversation(c.n_user_turns)]
             yield from convs
@@ -1250,7 +1316,9 @@ class _Reader:
                 raise err
             self.report.warn(str(err))
 
-    def _build(self, rec, w: _Where) -> list[Conversation]:
+    def _build(self, rec, w: _Where) -> tuple[list[Conversation], tuple | None]:
+        """The record's conversations, and for a flat record (rid, id_field,
+        dropped turns), what the parse cache keeps beside the conversation."""
         if not isinstance(rec, dict):
             raise _Bad(f"not an object: each record must be a JSON object, got {_kind(rec)}")
         rid, id_field = _record_id(rec)
@@ -1260,7 +1328,7 @@ class _Reader:
         intent = _optional_str(rec, "intent")
         metadata = _metadata(rec)
         if "real_messages" in rec or "simulated_messages" in rec:
-            return self._build_paired(rec, w, rid, id_field, task, intent, metadata)
+            return self._build_paired(rec, w, rid, id_field, task, intent, metadata), None
 
         if "messages" in rec:
             layout = _FLAT
@@ -1285,11 +1353,16 @@ class _Reader:
                                             self.max_turn_chars, self.drop_empty)
         conv = Conversation(rid if rid is not None else f"{w.stem}:{w.line}", source, messages,
                             task, intent, metadata, _precomputed(rec, ("",)), w.origin)
+        self._register(conv, rid, id_field, w.origin, dropped)
+        return [conv], (rid, id_field, dropped)
+
+    def _register(self, conv: Conversation, rid: str | None, id_field: str, origin: str,
+                  dropped: int) -> None:
+        """Check a flat record's id is new (among those the sample admits) and count its dropped turns."""
         if rid is not None and (self.admit is None or self.admit(conv)):
             self._check_unique(conv, id_field)
-            self.seen[(conv.source, conv.task, conv.id)] = w.origin
+            self.seen[(conv.source, conv.task, conv.id)] = origin
         self.report.empty_turns_dropped += dropped
-        return [conv]
 
     def _build_paired(self, rec: dict, w: _Where, rid: str | None, id_field: str,
                       task: str | None, intent: str | None, metadata: dict) -> list[Conversation]:

@@ -241,15 +241,29 @@ def resolve_k(prep: Prepared, config: MeasureConfig) -> dict[str, int]:
 
 def _codebook_key(prep: Prepared, facet: str, k: int, pca: float | None, seed: int,
                   minibatch_threshold: int) -> str:
-    col = prep.table.columns[facet]
     h = hashlib.sha256(json.dumps([prep.embedder_key, facet, k, pca, seed, minibatch_threshold,
                                    "codebook-v2"]).encode())
-    pool = np.flatnonzero(~prep.heldout)
-    h.update(col.index[pool].tobytes())
-    h.update("\x00".join(prep.sources[pool]).encode())
-    for t in col.texts:
-        h.update(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+    h.update(_codebook_data(prep, facet))
     return h.hexdigest()[:24]
+
+
+def _codebook_data(prep: Prepared, facet: str) -> bytes:
+    """What a facet's codebook is fit on, as the bytes its key hashes: the
+    pool's text rows, their sources and a digest of each text. Kept per facet
+    (a run asks for it once per k and seed, ~50 ms each at paper scale) while
+    the arrays it was made from are the same objects."""
+    col = prep.table.columns[facet]
+    memo = prep.__dict__.setdefault("_codebook_data", {})
+    made_from = (col.index, col.texts, prep.sources, prep.heldout)
+    hit = memo.get(facet)
+    if hit is not None and all(a is b for a, b in zip(hit[0], made_from)):
+        return hit[1]
+    pool = np.flatnonzero(~prep.heldout)
+    data = b"".join([col.index[pool].tobytes(), "\x00".join(prep.sources[pool]).encode()] +
+                    [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+                     for t in col.texts])
+    memo[facet] = (made_from, data)
+    return data
 
 
 def fit_labels(prep: Prepared, facet: str, k: int, seed: int, pca_variance: float | None,

@@ -47,7 +47,9 @@ def load_data(paths, args=None, reporter: Reporter | None = None):
     """Load, report what was skipped, and check there are real users and simulators."""
     if args is not None and hasattr(args, "extractor"):
         settings.representation(args)   # a bad --base-url is a usage error before any reading
-    ds = load_conversations(list(paths), **loading_options(args))
+    # Commands with a --cache keep parsed input files there (measure.parse_cache).
+    cache = cache_dir_for(args) if args is not None and hasattr(args, "cache") else None
+    ds = load_conversations(list(paths), **loading_options(args), cache_dir=cache)
     if reporter is not None:
         rep = ds.report
         if getattr(rep, "skipped", 0):
