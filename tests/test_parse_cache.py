@@ -240,3 +240,18 @@ def test_unwritable_cache_loads_without_storing(data, tmp_path):
     ds = load_dataset(data, cache_dir=blocker)  # CACHE/parsed cannot be made
     assert _snapshot(ds) == _snapshot(load_dataset(data))
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("setting, stored", [(None, 3), ("off", 0), ("OFF ", 0), ("on", 3)])
+def test_commands_use_their_cache_unless_turned_off(data, tmp_path, monkeypatch, setting, stored):
+    from types import SimpleNamespace
+
+    from ensemble.cli.setup import load_data
+    if setting is None:
+        monkeypatch.delenv("ENSEMBLE_FIT_PARSE_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("ENSEMBLE_FIT_PARSE_CACHE", setting)
+    cache = tmp_path / "cache"
+    ds = load_data([str(data)], SimpleNamespace(cache=cache, real=["real"]))
+    assert ds.real_sources == ["real"]
+    assert len(_entries(cache)) == stored

@@ -3,6 +3,8 @@ options, the data and its metadata, the fit settings checked before any work,
 and the measurement stage (used by `commands` and by the sweep's command)."""
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from ensemble._api import costs_from
@@ -47,8 +49,12 @@ def load_data(paths, args=None, reporter: Reporter | None = None):
     """Load, report what was skipped, and check there are real users and simulators."""
     if args is not None and hasattr(args, "extractor"):
         settings.representation(args)   # a bad --base-url is a usage error before any reading
-    # Commands with a --cache keep parsed input files there (measure.parse_cache).
-    cache = cache_dir_for(args) if args is not None and hasattr(args, "cache") else None
+    # Commands with a --cache keep parsed input files there (measure.parse_cache),
+    # unless ENSEMBLE_FIT_PARSE_CACHE=off (the entries are about as big as the data).
+    cache = None
+    if (args is not None and hasattr(args, "cache")
+            and os.environ.get("ENSEMBLE_FIT_PARSE_CACHE", "").strip().lower() != "off"):
+        cache = cache_dir_for(args)
     ds = load_conversations(list(paths), **loading_options(args), cache_dir=cache)
     if reporter is not None:
         rep = ds.report
