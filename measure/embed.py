@@ -304,7 +304,7 @@ class Embedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Model vectors of `texts`: in worker processes when there are many."""
         jobs = embed_jobs(self.device, len(texts))
-        if self._pool is not None and jobs <= 1 and embed_jobs(self.device, PARALLEL_MIN_TEXTS) > 1:
+        if self._pool is not None and jobs <= 1:
             # Workers already hold the model: a small job goes to them too, so
             # this process never loads torch and a second model (~0.5 GiB).
             jobs = self._pool[0]

@@ -1152,6 +1152,12 @@ def _checked_messages(items, layout: _Layout, list_field: str, max_chars: int,
     return out, dropped
 
 
+def _record_error(bad: _Bad, display: str, line: int | None, in_array: bool) -> InputError:
+    """A record's problem, located (a JSON array's records are numbered too)."""
+    suffix = f" (record {line} of the JSON array)" if in_array else ""
+    return InputError(bad.message + suffix, display, line, bad.field)
+
+
 @dataclass(slots=True)  # one per record: a plain slots class builds faster than a frozen one
 class _Where:
     file: str
@@ -1269,8 +1275,7 @@ class _Reader:
             try:
                 self._register(conv, rec.rid, rec.id_field, conv.origin, rec.dropped)
             except _Bad as bad:  # an id that another file already used
-                suffix = f" (record {rec.line} of the JSON array)" if rec.in_array else ""
-                self._fail(InputError(bad.message + suffix, display, rec.line, bad.field), stats)
+                self._fail(_record_error(bad, display, rec.line, rec.in_array), stats)
                 continue
             stats.kept += 1
             if keep.min_user_turns is not None and not keep.keep_conversation(conv.n_user_turns):
@@ -1297,8 +1302,7 @@ class _Reader:
             try:
                 convs, parsed = self._build(item, where)
             except _Bad as bad:
-                suffix = f" (record {line} of the JSON array)" if in_array else ""
-                self._fail(InputError(bad.message + suffix, display, line, bad.field), stats)
+                self._fail(_record_error(bad, display, line, in_array), stats)
                 continue
             stats.kept += 1
             if writer is not None:

@@ -54,6 +54,7 @@ _CODE_ROLE = {"u": USER, "a": ASSISTANT}
 # The modules whose code decides what a file parses to.
 _PARSER_MODULES = ("loaders.py", "conversation.py", "file_names.py", "parse_cache.py")
 _SUFFIX = ".efp"
+_KEY_CHARS = 32  # hex digits of a key: an entry is PATHID-KEY.efp
 _ROLES = 6  # the column of role codes
 
 
@@ -101,7 +102,7 @@ class ParseCache:
                 h.update(hashlib.file_digest(fh, "sha256").digest())
         except (OSError, TypeError, ValueError):
             return None
-        return h.hexdigest()[:32], st
+        return h.hexdigest()[:_KEY_CHARS], st
 
     def _index(self) -> dict[str, Path]:
         if self._entries is None:
@@ -109,7 +110,7 @@ class ParseCache:
             try:
                 for entry in os.scandir(self.folder):
                     if entry.name.endswith(_SUFFIX):
-                        self._entries[entry.name[-len(_SUFFIX) - 32:-len(_SUFFIX)]] = Path(entry.path)
+                        self._entries[entry.name[-len(_SUFFIX) - _KEY_CHARS:-len(_SUFFIX)]] = Path(entry.path)
             except OSError:
                 pass
         return self._entries
@@ -129,7 +130,7 @@ class ParseCache:
             if fh.read(len(_MAGIC)) != _MAGIC:
                 raise ValueError
             fh.seek(-_TRAILER.size, os.SEEK_END)
-            end, n_records, n_chunks = _TRAILER.unpack(fh.read(_TRAILER.size))
+            end, _, n_chunks = _TRAILER.unpack(fh.read(_TRAILER.size))
             if end != _END:
                 raise ValueError
             fh.seek(len(_MAGIC))
@@ -155,8 +156,9 @@ def _read_entry(fh, path: Path, origin_prefix: str, n_chunks: int) -> Iterator[P
                 head = json.loads(fh.read(_LEN.unpack(fh.read(_LEN.size))[0]))
                 blob = fh.read(_LEN.unpack(fh.read(_LEN.size))[0])
                 n = head["n"]
+                role_col = head["cols"][_ROLES]
+                roles = "".join(role_col) if isinstance(role_col, list) else role_col["all"] * n
                 cols = [c if isinstance(c, list) else itertools.repeat(c["all"], n) for c in head["cols"]]
-                roles = "".join(cols[_ROLES]) if isinstance(cols[_ROLES], list) else head["cols"][_ROLES]["all"] * n
                 # Split, then decoded one by one: no error handler runs for the separators.
                 texts = [t.decode("utf-8", "surrogatepass") for t in blob.split(_SEP)] if roles else []
                 if len(texts) != len(roles):
